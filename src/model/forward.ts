@@ -1,0 +1,84 @@
+import type { Qwen35Config } from '../loader/config.ts';
+import type { GpuContext } from '../gpu/context.ts';
+import { ProgramBuilder, type Program } from '../gpu/program.ts';
+import type { GpuMatrix } from '../gpu/weights.ts';
+import { FullAttentionLayer } from '../layers/full-attention.ts';
+import type { KernelSet } from '../layers/kernel-set.ts';
+import { LinearAttentionLayer } from '../layers/linear-attention.ts';
+import { recordMlp, type MlpWeights } from '../layers/mlp.ts';
+import type { Scratch } from '../layers/scratch.ts';
+
+export interface DecoderLayer {
+  inputNorm: GPUBuffer;  // [H] stored as 1 + w
+  postNorm: GPUBuffer;   // [H] stored as 1 + w
+  mixer: LinearAttentionLayer | FullAttentionLayer;
+  mlp: MlpWeights;
+}
+
+export interface ModelParts {
+  config: Qwen35Config;
+  kernels: KernelSet;
+  scratch: Scratch;
+  embedTokens: GpuMatrix;
+  finalNorm: GPUBuffer;
+  lmHead: GpuMatrix;
+  layers: DecoderLayer[];
+}
+
+/** Copies of intermediate tensors for `verify --verbose` (every buffer [.., T, H] f32). */
+export interface Capture {
+  embeddings: GPUBuffer;    // [T, H]
+  layerOutputs: GPUBuffer;  // [L, T, H]
+  finalHidden: GPUBuffer;   // [T, H]
+}
+
+export interface ForwardPlan {
+  T: number;
+  /** Where token ids come from: the uploaded prompt chunk, or the last sampled token (decode). */
+  input: 'prompt' | 'sampled';
+  /** Also write logits of every position here ([T, V]); otherwise only the last position's. */
+  allLogits?: GPUBuffer;
+  capture?: Capture;
+  /** Delta-rule kernel for T > 1 (the recurrent one always serves T = 1). */
+  deltaForm?: 'recurrent' | 'chunked';
+}
+
+/**
+ * One forward pass over T tokens as a program: embed → decoder layers by layer_types → final
+ * norm → lm_head → sample. Built once per shape and replayed; the decode step is T = 1.
+ */
+export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan): Program {
+  const { config: c, kernels: k, scratch: s } = m;
+  const { T } = plan;
+  const H = c.hiddenSize;
+  if (T > s.maxTokens) throw new Error(`forward: ${T} tokens exceed the planned ${s.maxTokens}`);
+  const b = new ProgramBuilder(ctx, T === 1 ? 'decode' : `prefill${T}`);
+  const rowBytes = T * H * 4;
+
+  k.embed.record(b, { ids: plan.input === 'prompt' ? s.ids : s.token, table: m.embedTokens, out: s.x, T });
+  if (plan.input === 'prompt') k.sampler.recordCount(b, { ids: s.ids, counts: s.counts, T });
+  if (plan.capture) b.copy(s.x, 0, plan.capture.embeddings, 0, rowBytes);
+
+  m.layers.forEach((layer, i) => {
+    k.rmsNorm.record(b, { x: s.x, weight: layer.inputNorm, y: s.xn, rows: T, n: H, eps: c.rmsNormEps });
+    if (layer.mixer instanceof LinearAttentionLayer) layer.mixer.record(b, k, s, T, plan.deltaForm);
+    else layer.mixer.record(b, k, s, T);
+    k.rmsNorm.record(b, { x: s.x, weight: layer.postNorm, y: s.xn, rows: T, n: H, eps: c.rmsNormEps });
+    recordMlp(b, k, s, layer.mlp, T);
+    if (plan.capture) b.copy(s.x, 0, plan.capture.layerOutputs, i * rowBytes, rowBytes);
+  });
+
+  // Verification needs every position's final hidden state; generation only the last one.
+  const allRows = Boolean(plan.allLogits || plan.capture);
+  const normRows = allRows ? T : 1;
+  k.rmsNorm.record(b, { x: s.x, weight: m.finalNorm, y: s.xn, rows: normRows, n: H, eps: c.rmsNormEps, inOffset: allRows ? 0 : (T - 1) * H });
+  if (plan.capture) b.copy(s.xn, 0, plan.capture.finalHidden, 0, rowBytes);
+  if (plan.allLogits) {
+    k.matmul.record(b, { x: s.xn, w: m.lmHead, y: plan.allLogits, T });
+    b.copy(plan.allLogits, (T - 1) * c.vocabSize * 4, s.logits, 0, c.vocabSize * 4);
+  } else {
+    k.matmul.record(b, { x: s.xn, xOffset: (normRows - 1) * H, w: m.lmHead, y: s.logits, T: 1 });
+  }
+  k.sampler.record(b, { logits: s.logits, counts: s.counts, token: s.token });
+  return b.build();
+}

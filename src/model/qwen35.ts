@@ -1,0 +1,231 @@
+import { parseQwen35Config, type Qwen35Config } from '../loader/config.ts';
+import { ContextLengthError, ModelTooLargeError, UnsupportedModelError } from '../loader/errors.ts';
+import { readJsonFile, type FileSource } from '../loader/file-source.ts';
+import { openCheckpoint } from '../loader/checkpoint.ts';
+import { GpuContext, type WeightStorage } from '../gpu/context.ts';
+import type { Program } from '../gpu/program.ts';
+import { readF32 } from '../gpu/buffers.ts';
+import { SHADER_LIBS } from '../gpu/shader-libs.ts';
+import { FullAttentionLayer } from '../layers/full-attention.ts';
+import { createKernelSet } from '../layers/kernel-set.ts';
+import { LinearAttentionLayer } from '../layers/linear-attention.ts';
+import type { SamplingParams } from '../kernels/sample.ts';
+import { buildForward, type Capture, type DecoderLayer, type ModelParts } from './forward.ts';
+import { loadWeights, type LoadProgress } from './load-weights.ts';
+import { ropeTable, textPositions } from './rope.ts';
+import { allocateScratch } from '../layers/scratch.ts';
+
+export interface LoadOptions {
+  /** Weight storage on the GPU: 'f16' (default; exact for BF16 checkpoints within f16 range) or 'f32'. */
+  storage?: WeightStorage;
+  /** Tokens the KV cache holds (default min(max_position_embeddings, 4096)). */
+  maxContext?: number;
+  /** Tokens per prefill program (default 128); a longer prompt runs in several. */
+  prefillChunk?: number;
+  signal?: AbortSignal;
+  onProgress?: (p: LoadProgress) => void;
+}
+
+export interface ForwardOptions {
+  /** M-RoPE positions [3, T]; default: text positions continuing from the cache. */
+  positions?: Int32Array;
+  /** Write every position's logits here ([T, V] f32); the prompt must fit one chunk. */
+  allLogits?: GPUBuffer;
+  capture?: Capture;
+  deltaForm?: 'recurrent' | 'chunked';
+}
+
+/**
+ * A loaded Qwen3.5 text model on one GPUDevice: weights, per-layer state (KV cache, conv window,
+ * recurrent state) and the programs that run it. Knows nothing of tokenizers or UI.
+ */
+export class Qwen35Model {
+  private readonly programs = new Map<string, Program>();
+  private readonly readback: GPUBuffer;
+  private cachePos = 0;
+  /** M-RoPE offset of decode positions (0 for text; set by a prefill with vision positions). */
+  private ropeDelta = 0;
+  private seedState = 0x9e3779b9;
+  private destroyed = false;
+
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly config: Qwen35Config,
+    private readonly parts: ModelParts,
+    readonly maxContext: number,
+    /** Bytes of weights on the GPU: what one decode step has to stream. */
+    readonly weightBytes: number,
+  ) {
+    this.readback = ctx.device.createBuffer({ label: 'token.readback', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  }
+
+  static async load(device: GPUDevice, source: FileSource, options: LoadOptions = {}): Promise<Qwen35Model> {
+    const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
+    if (config.moe) throw new UnsupportedModelError(`${config.modelType} (mixture of experts) is not supported yet`);
+    const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS);
+    const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
+    const chunk = Math.min(options.prefillChunk ?? 128, maxContext);
+    device.pushErrorScope('out-of-memory');
+    try {
+      const checkpoint = await openCheckpoint(source);
+      const weights = await loadWeights(ctx, checkpoint, config, options);
+      const weightBytes = ctx.pool.allocatedBytes;
+      const kernels = await createKernelSet(ctx, config);
+      const scratch = allocateScratch(ctx, config, chunk);
+      const layers: DecoderLayer[] = weights.layers.map((w, i) => ({
+        inputNorm: w.inputNorm,
+        postNorm: w.postNorm,
+        mlp: w.mlp,
+        mixer: w.mixer.kind === 'linear_attention'
+          ? new LinearAttentionLayer(ctx, config, w.mixer, i)
+          : new FullAttentionLayer(ctx, config, w.mixer, i, maxContext),
+      }));
+      const oom = await device.popErrorScope();
+      if (oom) throw new ModelTooLargeError(`The GPU ran out of memory loading the model (${oom.message})`);
+      const parts: ModelParts = { config, kernels, scratch, embedTokens: weights.embedTokens, finalNorm: weights.finalNorm, lmHead: weights.lmHead, layers };
+      const model = new Qwen35Model(ctx, config, parts, maxContext, weightBytes);
+      model.reset();
+      return model;
+    } catch (e) {
+      await device.popErrorScope().catch(() => null);
+      ctx.pool.destroyAll();
+      throw e;
+    }
+  }
+
+  /** Tokens currently in the cache. */
+  get position(): number {
+    return this.cachePos;
+  }
+
+  get gpuBytes(): number {
+    return this.ctx.pool.allocatedBytes;
+  }
+
+  /** Dispatches and compute passes of one decode step (one command buffer). */
+  get decodeCost(): { dispatches: number; passes: number; commandBuffers: number } {
+    const p = this.program(1, 'sampled');
+    return { dispatches: p.dispatchCount, passes: p.passCount, commandBuffers: 1 };
+  }
+
+  configureSampling(params: SamplingParams, seed?: number): void {
+    this.parts.kernels.sampler.configure(params);
+    if (seed !== undefined) this.seedState = seed >>> 0 || 1;
+  }
+
+  /** Runs tokens through the model (in chunks), leaving their state cached; returns the sampled next token. */
+  async prefill(ids: Int32Array, options: ForwardOptions = {}): Promise<number> {
+    const T = ids.length;
+    if (T === 0) throw new RangeError('prefill needs at least one token');
+    if (this.cachePos + T > this.maxContext) throw new ContextLengthError(this.cachePos + T, this.maxContext);
+    const positions = options.positions ?? textPositions(this.cachePos + this.ropeDelta, T);
+    if (options.positions) this.ropeDelta = Math.max(...positions) + 1 - (this.cachePos + T);
+    const chunk = this.parts.scratch.maxTokens;
+    const oneShot = options.allLogits || options.capture;
+    if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
+    const { device } = this.ctx;
+    let last = 0;
+    for (let start = 0; start < T; start += chunk) {
+      const n = Math.min(chunk, T - start);
+      const slice = ids.subarray(start, start + n);
+      device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
+      this.writeRope(positions, start, n, T);
+      const program = oneShot
+        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm })
+        : this.program(n, 'prompt', options.deltaForm);
+      last = await this.run(program, n);
+      if (oneShot) program.destroy();
+    }
+    return last;
+  }
+
+  /** One decode step: feeds the last sampled token (or `feed`), returns the next sampled token. */
+  async decodeOne(feed?: number): Promise<number> {
+    if (this.cachePos + 1 > this.maxContext) throw new ContextLengthError(this.cachePos + 1, this.maxContext);
+    if (feed !== undefined) this.ctx.device.queue.writeBuffer(this.parts.scratch.token, 0, new Uint32Array([feed]));
+    this.writeRope(textPositions(this.cachePos + this.ropeDelta, 1), 0, 1, 1);
+    return this.run(this.program(1, 'sampled'), 1);
+  }
+
+  /** The last position's logits (tests and verification; a readback, so not for the decode loop). */
+  get logitsBuffer(): GPUBuffer {
+    return this.parts.scratch.logits;
+  }
+
+  /**
+   * Every layer's state as it stands (KV cache rows in use, conv window, recurrent state), read
+   * back for tests that pin state equality. Slow: never call it while generating.
+   */
+  async readState(): Promise<{ layer: number; name: string; values: Float32Array }[]> {
+    const out: { layer: number; name: string; values: Float32Array }[] = [];
+    const { device } = this.ctx;
+    const c = this.config;
+    for (const [layer, { mixer }] of this.parts.layers.entries()) {
+      if (mixer instanceof LinearAttentionLayer) {
+        out.push({ layer, name: 'conv', values: await readF32(device, mixer.convState) });
+        out.push({ layer, name: 'recurrent', values: await readF32(device, mixer.recurrentState) });
+      } else if (this.cachePos > 0) {
+        const count = this.cachePos * c.numKeyValueHeads * c.headDim;
+        out.push({ layer, name: 'k', values: await readF32(device, mixer.kCache, 0, count) });
+        out.push({ layer, name: 'v', values: await readF32(device, mixer.vCache, 0, count) });
+      }
+    }
+    return out;
+  }
+
+  /** Forgets the conversation: empty caches and states, as freshly loaded. */
+  reset(): void {
+    const encoder = this.ctx.device.createCommandEncoder();
+    for (const layer of this.parts.layers) if (layer.mixer instanceof LinearAttentionLayer) layer.mixer.clearState(encoder);
+    encoder.clearBuffer(this.parts.scratch.counts);
+    this.ctx.device.queue.submit([encoder.finish()]);
+    this.cachePos = 0;
+    this.ropeDelta = 0;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    for (const p of this.programs.values()) p.destroy();
+    this.programs.clear();
+    this.readback.destroy();
+    this.ctx.pool.destroyAll();
+  }
+
+  private program(T: number, input: 'prompt' | 'sampled', deltaForm?: 'recurrent' | 'chunked'): Program {
+    const key = `${T}:${input}:${deltaForm ?? ''}`;
+    let p = this.programs.get(key);
+    if (!p) {
+      p = buildForward(this.ctx, this.parts, { T, input, deltaForm });
+      this.programs.set(key, p);
+    }
+    return p;
+  }
+
+  private async run(program: Program, tokens: number): Promise<number> {
+    const { device } = this.ctx;
+    const encoder = device.createCommandEncoder({ label: program.label });
+    program.encode(encoder, { cache_pos: this.cachePos, seed: this.nextSeed() });
+    encoder.copyBufferToBuffer(this.parts.scratch.token, 0, this.readback, 0, 4);
+    device.queue.submit([encoder.finish()]);
+    await this.readback.mapAsync(GPUMapMode.READ);
+    const token = new Uint32Array(this.readback.getMappedRange())[0];
+    this.readback.unmap();
+    this.cachePos += tokens;
+    return token;
+  }
+
+  private writeRope(positions: Int32Array, start: number, n: number, T: number): void {
+    const chunkPositions = new Int32Array(3 * n);
+    for (let axis = 0; axis < 3; axis++) chunkPositions.set(positions.subarray(axis * T + start, axis * T + start + n), axis * n);
+    const table = ropeTable(this.config.rope, chunkPositions, n);
+    this.ctx.device.queue.writeBuffer(this.parts.scratch.rope, 0, table.buffer, table.byteOffset, table.byteLength);
+  }
+
+  private nextSeed(): number {
+    let s = this.seedState;
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    this.seedState = s;
+    return s;
+  }
+}
