@@ -1,7 +1,7 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
 import { toF32, toF32Padded, toHalfPacked } from '../loader/dtype.ts';
-import { AbortError, CheckpointError } from '../loader/errors.ts';
+import { AbortError, CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
 import { textWeightNames } from '../loader/names.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { allocateMatrix, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
@@ -91,6 +91,7 @@ export async function loadWeights(
   for (const [i, n] of names.layers.entries()) {
     const inputNorm = await vector(n.inputNorm, true);
     const postNorm = await vector(n.postNorm, true);
+    if (n.mlp.kind !== 'dense') throw new UnsupportedModelError(`${c.modelType}: mixture-of-experts layers are not supported yet`);
     const mlp: MlpWeights = {
       gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj]),
       down: await matrix(`layer${i}.down`, [n.mlp.downProj]),

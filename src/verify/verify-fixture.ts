@@ -1,0 +1,149 @@
+import { readSafetensorsHeader, type TensorInfo } from '../loader/safetensors.ts';
+import { readJsonFile, type FileSource } from '../loader/file-source.ts';
+import { CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
+import { readF32 } from '../gpu/buffers.ts';
+import { GREEDY } from '../kernels/sample.ts';
+import { Qwen35Model } from '../model/qwen35.ts';
+import { compare, describe } from './compare.ts';
+
+export interface VerifyOptions {
+  verbose: boolean;
+  log: (line: string) => void;
+}
+
+/** The comparison's outcome; the CLI adds `fixture` and `runtime` and prints it as JSON. */
+export interface VerifyOutcome {
+  pass: boolean;
+  max_abs_logit_diff: number;
+  tolerance: number;
+  greedy_match: string;
+}
+
+interface Tolerances {
+  logits: number;
+  decodeLogits: number;
+  hiddenRel: number;
+}
+
+const REFERENCE = 'reference.safetensors';
+
+/**
+ * Loads a fixture directory as a model repo, prefills its prompt, then decodes teacher-forced
+ * (feeding the reference's generated ids) and compares logits at every prompt position, every
+ * decode step's logits, and the greedy choices with the reference.
+ */
+export async function verifyFixture(device: GPUDevice, source: FileSource, options: VerifyOptions): Promise<VerifyOutcome> {
+  const { log } = options;
+  const meta = (await readJsonFile(source, 'reference.json')) as Record<string, unknown>;
+  const reference = await ReferenceTensors.open(source);
+  if (reference.has('pixel_values') || reference.has('pixel_values_videos')) {
+    throw new UnsupportedModelError('This fixture has image or video input; the vision tower is not implemented yet');
+  }
+  const tol = tolerances(meta);
+  const ids = await reference.i32('input_ids');
+  const generated = await reference.i32('generated_ids');
+  const T = ids.length;
+  const N = generated.length;
+
+  const started = performance.now();
+  const model = await Qwen35Model.load(device, source, { storage: 'f16', prefillChunk: T, maxContext: T + N });
+  try {
+    const c = model.config;
+    log(`model: ${c.modelType}, ${c.numLayers} layers [${c.layerTypes.map((t) => (t === 'full_attention' ? 'F' : 'L')).join('')}], hidden ${c.hiddenSize}, vocab ${c.vocabSize}; ${(model.gpuBytes / 2 ** 20).toFixed(1)} MiB on the GPU; loaded in ${(performance.now() - started).toFixed(0)} ms`);
+    model.configureSampling(GREEDY);
+    const V = c.vocabSize;
+    const H = c.hiddenSize;
+    const pool = model.ctx.pool;
+    const allLogits = pool.storage('verify.logits', T * V * 4);
+    const capture = options.verbose
+      ? { embeddings: pool.storage('verify.embeddings', T * H * 4), layerOutputs: pool.storage('verify.layers', c.numLayers * T * H * 4), finalHidden: pool.storage('verify.final', T * H * 4) }
+      : undefined;
+    const positions = reference.has('position_ids') ? await reference.i32('position_ids') : undefined;
+
+    const prefillStart = performance.now();
+    const first = await model.prefill(ids, { allLogits, capture, positions });
+    log(`prefill: ${T} tokens in ${(performance.now() - prefillStart).toFixed(0)} ms`);
+    const promptLogits = compare('logits', await reference.f32('logits'), await readF32(device, allLogits));
+    log(describe(promptLogits, { abs: tol.logits }));
+
+    let hiddenOk = true;
+    if (capture) {
+      const check = async (name: string, buffer: GPUBuffer, rows: number, perRows: number) => {
+        const ref = await reference.f32(name);
+        const got = await readF32(device, buffer);
+        for (let r = 0; r < rows; r++) {
+          const span = [r * perRows * H, (r + 1) * perRows * H];
+          const cmp = compare(rows > 1 ? `${name}[${r}]` : name, ref.subarray(span[0], span[1]), got.subarray(span[0], span[1]));
+          hiddenOk &&= cmp.maxRel <= tol.hiddenRel;
+          log(describe(cmp, { rel: tol.hiddenRel }));
+        }
+      };
+      await check('embeddings', capture.embeddings, 1, T);
+      await check('layer_outputs', capture.layerOutputs, c.numLayers, T);
+      await check('final_hidden', capture.finalHidden, 1, T);
+    }
+
+    const decodeRef = await reference.f32('decode_logits');
+    let matches = first === generated[0] ? 1 : 0;
+    let decodeMax = 0;
+    const decodeStart = performance.now();
+    for (let i = 0; i < N; i++) {
+      const next = await model.decodeOne(generated[i]);
+      const cmp = compare(`decode_logits[${i}]`, decodeRef.subarray(i * V, (i + 1) * V), await readF32(device, model.logitsBuffer));
+      decodeMax = Math.max(decodeMax, cmp.maxAbs);
+      if (options.verbose || cmp.maxAbs > tol.decodeLogits) log(describe(cmp, { abs: tol.decodeLogits }));
+      if (i + 1 < N && next === generated[i + 1]) matches++;
+    }
+    log(`decode: ${N} teacher-forced steps in ${(performance.now() - decodeStart).toFixed(0)} ms (each with a logits readback for the comparison); max |decode logit diff| ${decodeMax.toExponential(3)} (≤ ${tol.decodeLogits})`);
+    const cost = model.decodeCost;
+    log(`per decoded token: ${cost.dispatches} dispatches, ${cost.passes} compute pass(es), ${cost.commandBuffers} command buffer, 1 readback of 4 bytes`);
+
+    const maxAbs = Math.max(promptLogits.maxAbs, decodeMax);
+    const pass = promptLogits.maxAbs <= tol.logits && decodeMax <= tol.decodeLogits && matches === N && hiddenOk;
+    return { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}` };
+  } finally {
+    model.destroy();
+  }
+}
+
+/** The engine computes in float32, so the fixture's float32 tolerances apply. */
+function tolerances(meta: Record<string, unknown>): Tolerances {
+  const suggested = (meta.suggested_tolerances as Record<string, Record<string, unknown>> | undefined)?.float32 ?? {};
+  const num = (v: unknown, fallback: number) => (typeof v === 'number' && v > 0 ? v : fallback);
+  return {
+    logits: num(suggested.logits_max_abs, 2e-3),
+    decodeLogits: num(suggested.decode_logits_max_abs, 2e-3),
+    hiddenRel: num(suggested.hidden_max_rel, 5e-4),
+  };
+}
+
+class ReferenceTensors {
+  private constructor(
+    private readonly source: FileSource,
+    private readonly tensors: Map<string, TensorInfo>,
+  ) {}
+
+  static async open(source: FileSource): Promise<ReferenceTensors> {
+    return new ReferenceTensors(source, (await readSafetensorsHeader(source, REFERENCE)).tensors);
+  }
+
+  has(name: string): boolean {
+    return this.tensors.has(name);
+  }
+
+  async f32(name: string): Promise<Float32Array> {
+    return new Float32Array(await this.bytes(name, 'F32'));
+  }
+
+  async i32(name: string): Promise<Int32Array> {
+    return new Int32Array(await this.bytes(name, 'I32'));
+  }
+
+  private async bytes(name: string, dtype: string): Promise<ArrayBuffer> {
+    const info = this.tensors.get(name);
+    if (!info) throw new CheckpointError(REFERENCE, `missing tensor ${name}`);
+    if (info.dtype !== dtype) throw new CheckpointError(REFERENCE, `${name} is ${info.dtype}, expected ${dtype}`);
+    const bytes = await this.source.read(REFERENCE, info.begin, info.end);
+    return bytes.slice().buffer;
+  }
+}
