@@ -1,6 +1,12 @@
 import { AbortError, CheckpointError } from './errors.ts';
 import type { FileSource } from './file-source.ts';
 
+export interface FileStat {
+  size: number;
+  /** ETag (or the Hub's X-Linked-Etag) when the server sends one. */
+  etag: string | null;
+}
+
 export interface FetchSourceOptions {
   /** Sent with every request, e.g. `{ Authorization: 'Bearer hf_…' }` for a gated Hub repo. */
   headers?: Record<string, string>;
@@ -24,19 +30,27 @@ export class FetchSource implements FileSource {
   }
 
   async size(path: string): Promise<number | null> {
+    return (await this.stat(path))?.size ?? null;
+  }
+
+  /** Size plus the validator a cache compares to notice that the file changed upstream. */
+  async stat(path: string): Promise<FileStat | null> {
     const url = this.url(path);
     const response = await this.request(path, url, 'HEAD');
     if (response.status === 404) return null;
     if (!response.ok) throw httpError(path, 'HEAD', url, response);
-    const length = Number(response.headers.get('Content-Length') ?? NaN);
+    // The Hub sends X-Linked-* on LFS files (the object's sha256 and size); they are readable
+    // where the redirect to the CDN is visible (Node, same-origin mirrors), else plain ETag is used.
+    const etag = response.headers.get('X-Linked-Etag') ?? response.headers.get('ETag');
+    const length = Number(response.headers.get('X-Linked-Size') ?? response.headers.get('Content-Length') ?? NaN);
     // A compressed answer's length is not the file's, and a missing one (e.g. a CORS proxy hiding it)
     // is no length at all: measure the body instead. Servers do this only for small text files.
     const encoding = response.headers.get('Content-Encoding');
-    if (Number.isSafeInteger(length) && length >= 0 && (!encoding || encoding === 'identity')) return length;
+    if (Number.isSafeInteger(length) && length >= 0 && (!encoding || encoding === 'identity')) return { size: length, etag };
     const full = await this.request(path, url, 'GET');
     if (full.status === 404) return null;
     if (!full.ok) throw httpError(path, 'GET', url, full);
-    return (await this.body(path, url, full)).byteLength;
+    return { size: (await this.body(path, url, full)).byteLength, etag: full.headers.get('ETag') };
   }
 
   async read(path: string, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {

@@ -1,21 +1,16 @@
-import { create, globals } from 'webgpu';
 import { GpuContext, type WeightStorage } from '../../src/gpu/context.ts';
-import { requestEngineDevice } from '../../src/gpu/device.ts';
 import { readF32 } from '../../src/gpu/buffers.ts';
 import { ProgramBuilder } from '../../src/gpu/program.ts';
 import { SHADER_LIBS } from '../../src/gpu/shader-libs.ts';
 import { allocateMatrix, writeMatrixRows, type GpuMatrix } from '../../src/gpu/weights.ts';
 import { toF32Padded, toHalfPacked } from '../../src/loader/dtype.ts';
+import { nodeDevice } from '../../scripts/node-gpu.ts';
 
-Object.assign(globalThis, globals);
-
-// Dawn's GPU object must outlive every device made from it: once collected, the process crashes.
-const gpu = create([]);
 let devicePromise: Promise<GPUDevice> | null = null;
 
 /** One Dawn device per test process: creating devices is slow on SwiftShader. */
 export function testDevice(): Promise<GPUDevice> {
-  devicePromise ??= gpu.requestAdapter().then((adapter) => requestEngineDevice(adapter));
+  devicePromise ??= nodeDevice();
   return devicePromise;
 }
 

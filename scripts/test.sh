@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# npm test: typecheck, unit tests, then each fixture verified in Node (Dawn) and headless Chromium.
+# Every step runs even after a failure, so one run shows everything that is broken.
+# Fixtures come from $QWEN_FIXTURES (default ../shared/fixtures, relative to the repo root).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+FIXTURE_NAMES=(qwen35-tiny-text qwen35-realdims-2l)
+RUNTIMES=(node browser)
+fixtures=${QWEN_FIXTURES:-../shared/fixtures}
+[[ $fixtures = /* ]] || fixtures="$PWD/$fixtures"
+
+summary=()
+steps_failed=0
+verify_passed=0
+verify_failed=0
+
+# step <label> <command...>: runs the command, records ok/FAILED and its duration.
+step() {
+  local label=$1 start=$SECONDS rc=0
+  shift
+  echo "=== $label: $*"
+  "$@" || rc=$?
+  if ((rc == 0)); then
+    summary+=("$(printf '%-40s %-15s %5ds' "$label" ok $((SECONDS - start)))")
+  else
+    summary+=("$(printf '%-40s %-15s %5ds' "$label" "FAIL (exit $rc)" $((SECONDS - start)))")
+    steps_failed=$((steps_failed + 1))
+  fi
+}
+
+step typecheck npm run --silent typecheck
+step 'unit tests' npm run --silent test:unit
+
+for name in "${FIXTURE_NAMES[@]}"; do
+  for runtime in "${RUNTIMES[@]}"; do
+    label="verify $name ($runtime)"
+    dir="$fixtures/$name"
+    start=$SECONDS
+    echo "=== $label"
+    if [[ ! -d $dir ]]; then
+      result="fixture not found at $dir"
+      rc=2
+    else
+      out=$(mktemp)
+      npm run --silent verify -- "$dir" --runtime "$runtime" | tee "$out"
+      rc=${PIPESTATUS[0]}
+      result=$(tail -n 1 "$out")
+      rm -f "$out"
+    fi
+    if ((rc == 0)); then
+      verify_passed=$((verify_passed + 1))
+      status=PASS
+    else
+      verify_failed=$((verify_failed + 1))
+      status="FAIL (exit $rc)"
+    fi
+    summary+=("$(printf '%-40s %-15s %5ds  %s' "$label" "$status" $((SECONDS - start)) "$result")")
+  done
+done
+
+echo
+echo '=== summary'
+printf '%s\n' "${summary[@]}"
+echo "$verify_passed passed, $verify_failed failed"
+((steps_failed == 0 && verify_failed == 0))

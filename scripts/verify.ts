@@ -1,0 +1,213 @@
+// npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose]
+// Checks the engine against a fixture's reference outputs, in Node (Dawn) or in headless Chromium.
+// Prints the comparison's log, then one JSON object as the last line of stdout.
+// Exit status: 0 pass, 1 mismatch, 2 error (usage, missing GPU or browser, unreadable fixture...).
+import { createReadStream, existsSync, statSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { basename, dirname, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Plugin } from 'vite';
+import { QwenError } from '../src/loader/errors.ts';
+import type { VerifyOutcome } from '../src/verify/verify-fixture.ts';
+import type { PageResult } from './verify-page/main.ts';
+
+type Runtime = 'node' | 'browser';
+
+const USAGE = 'usage: npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose]';
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURE_URL_PATH = '/__fixture';
+/** SwiftShader runs the 48 MB fixture slowly; this only stops a page that hangs. */
+const BROWSER_TIMEOUT_MS = 45 * 60 * 1000;
+const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--use-webgpu-adapter=swiftshader',
+  // Without these Chromium keeps trying to reach the network, which CI machines do not have.
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+];
+
+/** A failure whose message says it all (a harness problem, or one the page described): no stack. */
+class ExplainedError extends Error {}
+
+function parseArgs(argv: string[]): { dir: string; runtime: Runtime; verbose: boolean } {
+  const usage = (problem: string): never => {
+    console.error(`${problem}\n${USAGE}`);
+    process.exit(2);
+  };
+  const dirs: string[] = [];
+  let runtime: Runtime = 'browser';
+  let verbose = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === '--verbose') verbose = true;
+    else if (arg === '--runtime' || arg.startsWith('--runtime=')) {
+      const value = arg === '--runtime' ? argv[++i] : arg.slice('--runtime='.length);
+      if (value !== 'node' && value !== 'browser') usage(`--runtime must be browser or node, not ${value ?? 'nothing'}`);
+      runtime = value as Runtime;
+    } else if (arg.startsWith('-')) usage(`unknown option ${arg}`);
+    else dirs.push(arg);
+  }
+  if (dirs.length !== 1) usage(dirs.length ? `one fixture directory expected, got ${dirs.length}` : 'no fixture directory given');
+  return { dir: resolve(dirs[0]), runtime, verbose };
+}
+
+// The engine and each runtime's tooling load inside the error handling, so that even a module that
+// fails to load ends in the JSON line.
+async function runInNode(dir: string, verbose: boolean): Promise<VerifyOutcome> {
+  const { nodeDevice } = await import('./node-gpu.ts');
+  const { verifyFixture } = await import('../src/verify/verify-fixture.ts');
+  const { NodeDirSource } = await import('./node-file-source.ts');
+  const device = await nodeDevice();
+  device.onuncapturederror = (e) => console.error(`WebGPU error: ${e.error.message}`);
+  try {
+    return await verifyFixture(device, new NodeDirSource(dir), { verbose, log: (line) => console.log(line) });
+  } finally {
+    device.destroy();
+  }
+}
+
+async function runInBrowser(dir: string, verbose: boolean): Promise<VerifyOutcome> {
+  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  if (!existsSync(executablePath)) throw new ExplainedError(`Chromium not found at ${executablePath}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
+  const { createServer } = await import('vite');
+  const { chromium } = await import('playwright-core');
+
+  const server = await createServer({
+    configFile: resolve(REPO, 'vite.config.ts'),
+    root: REPO,
+    logLevel: 'warn',
+    clearScreen: false,
+    // A one-shot server: no file watching, no HMR socket, and a dependency scan of the verify page only.
+    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
+    optimizeDeps: { entries: ['scripts/verify-page/index.html'] },
+    plugins: [serveFixture(dir)],
+  });
+  let browser: import('playwright-core').Browser | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  try {
+    await server.listen();
+    const { port } = server.httpServer!.address() as AddressInfo;
+    browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 5 * 60 * 1000 });
+    const page = await browser.newPage();
+    page.setDefaultTimeout(BROWSER_TIMEOUT_MS);
+    page.on('console', (message) => {
+      // Debug messages are Vite's client chatter; failed loads are only useful with their URL.
+      if (message.type() === 'debug') return;
+      const url = message.location().url;
+      console.error(`[browser ${message.type()}] ${message.text()}${url ? ` (${url})` : ''}`);
+    });
+    page.on('pageerror', (error) => console.error(`[browser page error] ${error.stack ?? error.message}`));
+
+    let finish!: (result: PageResult) => void;
+    let fail!: (error: Error) => void;
+    const done = new Promise<PageResult>((resolveDone, reject) => {
+      finish = resolveDone;
+      fail = reject;
+    });
+    // Awaited only once the page has started; a rejection before that (or from closing) is moot.
+    done.catch(() => undefined);
+    page.on('crash', () => fail(new ExplainedError('the browser page crashed (out of memory?)')));
+    browser.on('disconnected', () => fail(new ExplainedError('the browser exited during verification')));
+    watchdog = setTimeout(() => fail(new ExplainedError(`no result from the browser after ${BROWSER_TIMEOUT_MS / 60000} minutes`)), BROWSER_TIMEOUT_MS);
+    await page.exposeFunction('verifyDone', (result: PageResult) => finish(result));
+    await page.exposeFunction('verifyLog', (line: string) => console.log(line));
+    await page.goto(`http://127.0.0.1:${port}/scripts/verify-page/index.html${verbose ? '?verbose' : ''}`);
+    // Module scripts have run by the load event; a failed import leaves the page without its flag.
+    if (!(await page.evaluate(() => window.verifyStarted === true))) {
+      throw new ExplainedError('the verify page did not start (an engine module failed to load; see the messages above)');
+    }
+    const result = await done;
+    if ('error' in result) {
+      if (result.stack) console.error(`[browser] ${result.stack}`);
+      throw new ExplainedError(result.error);
+    }
+    return result.outcome;
+  } finally {
+    clearTimeout(watchdog);
+    await browser?.close();
+    await server.close();
+  }
+}
+
+/** Serves the fixture's files under FIXTURE_URL_PATH with HEAD and single-range GET, as FetchSource uses them. */
+function serveFixture(dir: string): Plugin {
+  return {
+    name: 'verify-serve-fixture',
+    configureServer(server) {
+      server.middlewares.use(FIXTURE_URL_PATH, (req: IncomingMessage, res: ServerResponse) => serveFile(dir, req, res));
+    },
+  };
+}
+
+function serveFile(dir: string, req: IncomingMessage, res: ServerResponse): void {
+  const file = resolve(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1)));
+  const info = file.startsWith(dir + sep) ? statSync(file, { throwIfNoEntry: false }) : undefined;
+  if (!info?.isFile()) {
+    res.statusCode = 404;
+    res.end();
+    return;
+  }
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.statusCode = 405;
+    res.end();
+    return;
+  }
+  const size = info.size;
+  let start = 0;
+  let end = size; // exclusive
+  res.setHeader('Accept-Ranges', 'bytes');
+  res.setHeader('Content-Type', 'application/octet-stream');
+  res.setHeader('Cache-Control', 'no-store');
+  // Only the single-range forms; anything else is ignored and answered with the whole file (RFC 9110).
+  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
+  if (range && (range[1] || range[2])) {
+    if (range[1]) {
+      start = Number(range[1]);
+      if (range[2]) end = Math.min(size, Number(range[2]) + 1);
+    } else {
+      start = Math.max(0, size - Number(range[2]));
+    }
+    if (start >= end) {
+      res.statusCode = 416;
+      res.setHeader('Content-Range', `bytes */${size}`);
+      res.end();
+      return;
+    }
+    res.statusCode = 206;
+    res.setHeader('Content-Range', `bytes ${start}-${end - 1}/${size}`);
+  }
+  res.setHeader('Content-Length', end - start);
+  if (req.method === 'HEAD' || end === start) {
+    res.end();
+    return;
+  }
+  createReadStream(file, { start, end: end - 1 })
+    .on('error', () => res.destroy())
+    .pipe(res);
+}
+
+function describeError(e: unknown): string {
+  return e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
+}
+
+const { dir, runtime, verbose } = parseArgs(process.argv.slice(2));
+let record: Record<string, unknown>;
+let status: number;
+try {
+  if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ExplainedError(`${dir} is not a directory`);
+  const outcome = runtime === 'node' ? await runInNode(dir, verbose) : await runInBrowser(dir, verbose);
+  const { pass, max_abs_logit_diff, tolerance, greedy_match } = outcome;
+  record = { pass, max_abs_logit_diff, tolerance, greedy_match };
+  status = pass ? 0 : 1;
+} catch (e) {
+  // Engine errors say what went wrong; anything else may be a bug, where the stack matters.
+  console.error(e instanceof QwenError || e instanceof ExplainedError ? `error: ${describeError(e)}` : e);
+  record = { pass: false, max_abs_logit_diff: null, tolerance: null, greedy_match: null, error: describeError(e) };
+  status = 2;
+}
+// JSON.stringify writes NaN and Infinity as null, so the line stays valid JSON.
+process.stdout.write(`${JSON.stringify({ fixture: basename(dir), runtime, ...record })}\n`, () => process.exit(status));
