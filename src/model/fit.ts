@@ -1,0 +1,153 @@
+import type { Qwen35Config } from '../loader/config.ts';
+import type { Checkpoint } from '../loader/checkpoint.ts';
+import { textWeightNames, type LayerNames } from '../loader/names.ts';
+import type { GpuContext, WeightStorage } from '../gpu/context.ts';
+import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
+
+export interface SizeOptions {
+  /** Tokens the KV cache holds. */
+  maxContext: number;
+  /** Tokens per prefill program; the engine caps it at maxContext. */
+  prefillChunk: number;
+  storage: WeightStorage;
+}
+
+export interface FitOptions extends SizeOptions {
+  /** GPU memory the model may use. WebGPU exposes no memory size, so this is the caller's guess (unset: no check). */
+  memoryBudgetBytes?: number;
+}
+
+export interface RequiredBytes {
+  weights: number;
+  kvCache: number;
+  /** Delta-rule layers: conv window and recurrent state. */
+  deltaState: number;
+  scratch: number;
+  total: number;
+  /** The widest weight row: matrices are split into buffers by rows, so one row must fit a binding. */
+  widestRow: { name: string; bytes: number };
+  /** The largest buffer of each kind that cannot be split (labelled as the engine labels it). */
+  wholeBuffers: { label: string; bytes: number }[];
+}
+
+/** The worker API's ModelFit plus the breakdown behind it (src/model may not import src/worker). */
+export interface ModelFitEstimate {
+  fits: boolean;
+  requiredBytes: number;
+  reasons: string[];
+  breakdown: RequiredBytes;
+}
+
+/** What BufferPool really allocates for `size` bytes: a multiple of 4, at least 4. */
+function poolBytes(size: number): number {
+  return Math.max(4, Math.ceil(size / 4) * 4);
+}
+
+/** Tensors the loader keeps as float32 vectors (norms, conv taps, A_log, dt_bias); all others are matrices. */
+function vectorNames(layer: LayerNames): string[] {
+  const m = layer.mixer;
+  const mixer = m.kind === 'linear_attention' ? [m.conv1d, m.dtBias, m.aLog, m.norm] : [m.qNorm, m.kNorm];
+  return [layer.inputNorm, layer.postNorm, ...mixer];
+}
+
+/**
+ * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
+ * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
+ * in f32; a tied lm_head once; mtp.* and the vision tower skipped), KV caches, delta-rule state and
+ * the scratch buffers. Shapes are checked as the loader checks them.
+ */
+export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
+  const names = textWeightNames(config);
+  const vectors = new Set([names.finalNorm, ...names.layers.flatMap(vectorNames)]);
+  const pairBytes = options.storage === 'f16' ? 4 : 8;
+  let weights = 0;
+  let widestRow = { name: '', bytes: 0 };
+  let widestVector = { label: '', bytes: 0 };
+  for (const [name, shape] of names.expectedShapes) {
+    const info = checkpoint.expectShape(name, shape);
+    if (vectors.has(name)) {
+      const bytes = poolBytes(info.shape.reduce((a, b) => a * b, 1) * 4);
+      weights += bytes;
+      if (bytes > widestVector.bytes) widestVector = { label: name, bytes };
+      continue;
+    }
+    // Rows are everything before the last dim; fusing or splitting by rows changes no byte count.
+    const cols = info.shape[info.shape.length - 1];
+    const rows = info.shape.slice(0, -1).reduce((a, b) => a * b, 1);
+    const rowBytes = Math.ceil(cols / 2) * pairBytes;
+    weights += poolBytes(rows * rowBytes);
+    if (rowBytes > widestRow.bytes) widestRow = { name, bytes: rowBytes };
+  }
+
+  const c = config;
+  const wholeBuffers = [widestVector];
+  const kvLayer = c.layerTypes.indexOf('full_attention');
+  const kvBytes = poolBytes(options.maxContext * c.numKeyValueHeads * c.headDim * 4);
+  if (kvLayer >= 0) wholeBuffers.push({ label: `layer${kvLayer}.k_cache`, bytes: kvBytes });
+  const linearLayer = c.layerTypes.indexOf('linear_attention');
+  const convState = poolBytes(derivedSizes(c).convDim * (c.linearConvKernelDim - 1) * 4);
+  const recurrentState = poolBytes(c.linearNumValueHeads * c.linearKeyHeadDim * c.linearValueHeadDim * 4);
+  if (linearLayer >= 0) wholeBuffers.push({ label: `layer${linearLayer}.conv_state`, bytes: convState }, { label: `layer${linearLayer}.recurrent_state`, bytes: recurrentState });
+  const scratchBuffers = scratchSizes(c, Math.min(options.prefillChunk, options.maxContext));
+  wholeBuffers.push(...scratchBuffers);
+
+  const fullLayers = c.layerTypes.filter((t) => t === 'full_attention').length;
+  const kvCache = fullLayers * 2 * kvBytes;
+  const deltaState = (c.numLayers - fullLayers) * (convState + recurrentState);
+  const scratch = scratchBuffers.reduce((sum, b) => sum + b.bytes, 0);
+  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, widestRow, wholeBuffers };
+}
+
+/**
+ * The scratch buffers allocateScratch makes, found by running it against a pool that only
+ * records sizes: the estimate cannot drift from what the engine allocates.
+ */
+function scratchSizes(c: Qwen35Config, maxTokens: number): { label: string; bytes: number }[] {
+  const buffers: { label: string; bytes: number }[] = [];
+  const storage = (label: string, size: number) => {
+    buffers.push({ label, bytes: poolBytes(size) });
+    return null as unknown as GPUBuffer;
+  };
+  allocateScratch({ pool: { storage } } as unknown as GpuContext, c, maxTokens);
+  return buffers;
+}
+
+/**
+ * Whether a model fits a GPU with these limits, before downloading its weights. It does not fit
+ * when one weight row or any unsplittable buffer exceeds what one buffer binding may hold; going
+ * over the memory budget is reported but not decided, since the real memory size is unknown.
+ */
+export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, limits: GPUSupportedLimits, options: FitOptions): ModelFitEstimate {
+  const required = estimateRequiredBytes(config, checkpoint, options);
+  const bindingMax = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const reasons: string[] = [];
+  if (config.moe) reasons.push(`${config.modelType} is a mixture-of-experts model, which this engine does not run yet`);
+  const { widestRow } = required;
+  if (widestRow.bytes > bindingMax) {
+    reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
+  }
+  for (const { label, bytes } of required.wholeBuffers) {
+    if (bytes <= bindingMax) continue;
+    const kvPerToken = config.numKeyValueHeads * config.headDim * 4;
+    const hint = label.endsWith('.k_cache') ? `; maxContext ${Math.floor(bindingMax / kvPerToken)} or less would fit` : '';
+    reasons.push(`Buffer ${label} needs ${formatBytes(bytes)}, but this GPU binds at most ${formatBytes(bindingMax)} per buffer${hint}`);
+  }
+  const fits = reasons.length === 0;
+  const budget = options.memoryBudgetBytes;
+  if (budget !== undefined && required.total > budget) {
+    reasons.push(`The model needs ${formatBytes(required.total)} of GPU memory, more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
+  }
+  return { fits, requiredBytes: required.total, reasons, breakdown: required };
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+}
