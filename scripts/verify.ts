@@ -2,10 +2,11 @@
 // Checks the engine against a fixture's reference outputs, in Node (Dawn) or in headless Chromium.
 // Prints the comparison's log, then one JSON object as the last line of stdout.
 // Exit status: 0 pass, 1 mismatch, 2 error (usage, missing GPU or browser, unreadable fixture...).
-import { createReadStream, existsSync, statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
+import { serveFile } from './static-server.ts';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, dirname, resolve, sep } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { QwenError } from '../src/loader/errors.ts';
@@ -141,53 +142,6 @@ function serveFixture(dir: string): Plugin {
       server.middlewares.use(FIXTURE_URL_PATH, (req: IncomingMessage, res: ServerResponse) => serveFile(dir, req, res));
     },
   };
-}
-
-function serveFile(dir: string, req: IncomingMessage, res: ServerResponse): void {
-  const file = resolve(dir, decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname.slice(1)));
-  const info = file.startsWith(dir + sep) ? statSync(file, { throwIfNoEntry: false }) : undefined;
-  if (!info?.isFile()) {
-    res.statusCode = 404;
-    res.end();
-    return;
-  }
-  if (req.method !== 'GET' && req.method !== 'HEAD') {
-    res.statusCode = 405;
-    res.end();
-    return;
-  }
-  const size = info.size;
-  let start = 0;
-  let end = size; // exclusive
-  res.setHeader('Accept-Ranges', 'bytes');
-  res.setHeader('Content-Type', 'application/octet-stream');
-  res.setHeader('Cache-Control', 'no-store');
-  // Only the single-range forms; anything else is ignored and answered with the whole file (RFC 9110).
-  const range = /^bytes=(\d*)-(\d*)$/.exec(req.headers.range ?? '');
-  if (range && (range[1] || range[2])) {
-    if (range[1]) {
-      start = Number(range[1]);
-      if (range[2]) end = Math.min(size, Number(range[2]) + 1);
-    } else {
-      start = Math.max(0, size - Number(range[2]));
-    }
-    if (start >= end) {
-      res.statusCode = 416;
-      res.setHeader('Content-Range', `bytes */${size}`);
-      res.end();
-      return;
-    }
-    res.statusCode = 206;
-    res.setHeader('Content-Range', `bytes ${start}-${end - 1}/${size}`);
-  }
-  res.setHeader('Content-Length', end - start);
-  if (req.method === 'HEAD' || end === start) {
-    res.end();
-    return;
-  }
-  createReadStream(file, { start, end: end - 1 })
-    .on('error', () => res.destroy())
-    .pipe(res);
 }
 
 function describeError(e: unknown): string {

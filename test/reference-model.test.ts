@@ -3,47 +3,8 @@
 // state handling (prefill + decode = one prefill, split prefill = one prefill, reset = fresh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { parseQwen35Config } from '../src/loader/config.ts';
-import { toF32 } from '../src/loader/dtype.ts';
-import { MemorySource } from '../src/loader/file-source.ts';
-import { readSafetensorsHeader, type SafetensorsHeader } from '../src/loader/safetensors.ts';
-import { ReferenceQwen35 } from '../src/reference/model.ts';
-
-const FIXTURES = new URL('../../shared/fixtures/', import.meta.url);
-
-/** A safetensors file read whole, its header parsed by the engine's loader. */
-async function openSafetensors(dir: URL, file: string) {
-  // A plain Uint8Array, whose slice() copies (Buffer's slice is a view into the whole file).
-  const bytes = new Uint8Array(readFileSync(new URL(file, dir)));
-  const header: SafetensorsHeader = await readSafetensorsHeader(new MemorySource(new Map([[file, bytes]])), file);
-  const raw = (name: string) => {
-    const info = header.tensors.get(name);
-    if (!info) throw new Error(`${file}: no tensor ${name}`);
-    return { info, bytes: bytes.slice(info.begin, info.end) };
-  };
-  return {
-    has: (name: string) => header.tensors.has(name),
-    f32(name: string): Float32Array {
-      const { info, bytes: b } = raw(name);
-      if (info.dtype !== 'F32' && info.dtype !== 'BF16') throw new Error(`${name}: dtype ${info.dtype}`);
-      return toF32(b, info.dtype);
-    },
-    i32(name: string): Int32Array {
-      const { info, bytes: b } = raw(name);
-      if (info.dtype !== 'I32') throw new Error(`${name}: dtype ${info.dtype}`);
-      return new Int32Array(b.buffer);
-    },
-  };
-}
-
-async function loadFixture(name: string) {
-  const dir = new URL(`${name}/`, FIXTURES);
-  const config = parseQwen35Config(JSON.parse(readFileSync(new URL('config.json', dir), 'utf8')));
-  const weights = await openSafetensors(dir, 'model.safetensors');
-  const reference = await openSafetensors(dir, 'reference.safetensors');
-  return { config, reference, create: () => new ReferenceQwen35(config, (n) => weights.f32(n)) };
-}
+import type { ReferenceQwen35 } from '../src/reference/model.ts';
+import { loadFixture } from './helpers/fixtures.ts';
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
