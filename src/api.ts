@@ -32,6 +32,20 @@ export interface ChatOptions {
   seed?: number;
 }
 
+/** The sampler's settings as the engine passes them to the GPU (and the CPU reference checks them). */
+export interface SamplingParams {
+  /** 0 = greedy. */
+  temperature: number;
+  /** 0 (or ≥ vocabulary size) = no top-k filter. */
+  topK: number;
+  /** 1 = no nucleus filter. */
+  topP: number;
+  /** 1 = off. */
+  repetitionPenalty: number;
+  presencePenalty: number;
+  frequencyPenalty: number;
+}
+
 /** One piece of streamed output: decoded text, routed to the thinking block or the answer. */
 export interface ChatChunk {
   channel: 'thinking' | 'answer';

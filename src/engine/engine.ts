@@ -7,7 +7,7 @@ import { loadGenerationConfig, type GenerationConfig } from '../chat/generation-
 import { ThinkingSplitter } from '../chat/thinking.ts';
 import { loadTokenizer, type ChatTokenizer } from '../chat/tokenizer.ts';
 import { TextGenerator } from '../generate/generator.ts';
-import type { SamplingParams } from '../kernels/sample.ts';
+import type { SamplingParams } from '../api.ts';
 import { requestEngineDevice } from '../gpu/device.ts';
 import { CachedSource, CacheStorageBlockStore, type BlockStore } from '../loader/cached-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';

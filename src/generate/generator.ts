@@ -1,5 +1,6 @@
 import { AbortError } from '../loader/errors.ts';
-import { GREEDY, type SamplingParams } from '../kernels/sample.ts';
+import type { SamplingParams } from '../api.ts';
+import { GREEDY } from '../kernels/sample.ts';
 import type { Qwen35Model } from '../model/qwen35.ts';
 import { GenerationStats } from './stats.ts';
 

@@ -1,5 +1,6 @@
 import source from '../../shaders/sample.wgsl?raw';
 import countSource from '../../shaders/count_tokens.wgsl?raw';
+import type { SamplingParams } from '../api.ts';
 import type { CompiledKernel, GpuContext } from '../gpu/context.ts';
 import { ParamLayout } from '../gpu/params.ts';
 import type { ProgramBuilder, Resource } from '../gpu/program.ts';
@@ -10,18 +11,6 @@ const PARAMS = new ParamLayout('Params', {
 });
 const COUNT_PARAMS = new ParamLayout('Params', { T: 'u32', V: 'u32' });
 const WG = 256;
-
-export interface SamplingParams {
-  /** 0 = greedy. */
-  temperature: number;
-  /** 0 = no top-k filter. */
-  topK: number;
-  /** 1 = no nucleus filter. */
-  topP: number;
-  repetitionPenalty: number;
-  presencePenalty: number;
-  frequencyPenalty: number;
-}
 
 export const GREEDY: SamplingParams = { temperature: 0, topK: 0, topP: 1, repetitionPenalty: 1, presencePenalty: 0, frequencyPenalty: 0 };
 

@@ -9,7 +9,7 @@ import { SHADER_LIBS } from '../gpu/shader-libs.ts';
 import { FullAttentionLayer } from '../layers/full-attention.ts';
 import { createKernelSet } from '../layers/kernel-set.ts';
 import { LinearAttentionLayer } from '../layers/linear-attention.ts';
-import type { SamplingParams } from '../kernels/sample.ts';
+import type { SamplingParams } from '../api.ts';
 import { buildForward, type Capture, type DecoderLayer, type ModelParts } from './forward.ts';
 import { loadWeights, type LoadProgress } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';

@@ -6,4 +6,4 @@ export { gatedDeltaRuleChunked, gatedDeltaRuleRecurrent, gdnGatesAndBeta, l2Norm
 export { matmul } from './matmul.ts';
 export { gatedRmsNorm, rmsNorm } from './rmsnorm.ts';
 export { mropeAxis, ropeInPlace, type RopeSpec } from './rope.ts';
-export { sampleToken, type SamplingSpec } from './sample.ts';
+export { sampleToken } from './sample.ts';

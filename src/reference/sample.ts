@@ -1,17 +1,6 @@
 // Token sampling: the rule the GPU sampler (sample.wgsl) is tested against. V = vocabulary size.
+import type { SamplingParams } from '../api.ts';
 
-export interface SamplingSpec {
-  /** 0 = greedy. */
-  temperature: number;
-  /** 0 (or ≥ V) = no top-k filter. */
-  topK: number;
-  /** 1 = no nucleus filter. */
-  topP: number;
-  /** 1 = off. */
-  repetitionPenalty: number;
-  presencePenalty: number;
-  frequencyPenalty: number;
-}
 
 /**
  * Picks the next token from logits [V]; counts [V] holds how often each token occurred so far.
@@ -32,7 +21,7 @@ export interface SamplingSpec {
  *    l equals that of rank r. (A threshold search over logit values, as the GPU does without
  *    sorting, cannot tell tied tokens apart; exact ties are rare in real logits.)
  */
-export function sampleToken(logits: Float32Array, params: SamplingSpec, counts: Uint32Array, uniform01: number): number {
+export function sampleToken(logits: Float32Array, params: SamplingParams, counts: Uint32Array, uniform01: number): number {
   const f = Math.fround;
   const [temperature, repetition, presence, frequency] =
     [params.temperature, params.repetitionPenalty, params.presencePenalty, params.frequencyPenalty].map(f);
