@@ -1,5 +1,5 @@
 import { parseQwen35Config, type Qwen35Config } from '../loader/config.ts';
-import { ContextLengthError, ModelTooLargeError, UnsupportedModelError } from '../loader/errors.ts';
+import { ContextLengthError, ModelTooLargeError } from '../loader/errors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
 import { GpuContext, type WeightStorage } from '../gpu/context.ts';
@@ -61,7 +61,6 @@ export class Qwen35Model {
 
   static async load(device: GPUDevice, source: FileSource, options: LoadOptions = {}): Promise<Qwen35Model> {
     const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
-    if (config.moe) throw new UnsupportedModelError(`${config.modelType} (mixture of experts) is not supported yet`);
     const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS);
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const chunk = Math.min(options.prefillChunk ?? 128, maxContext);
