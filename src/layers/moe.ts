@@ -1,4 +1,4 @@
-import type { MoeConfig, Qwen35Config } from '../loader/config.ts';
+import type { MoeConfig } from '../loader/config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ProgramBuilder } from '../gpu/program.ts';
 import type { GpuMatrix } from '../gpu/weights.ts';
@@ -54,9 +54,8 @@ export interface MoeScratch {
   tiles: GPUBuffer;      // [1 + 3·max tiles] u32 prefill: the expert matmuls' work list
 }
 
-export function allocateMoeScratch(ctx: GpuContext, c: Qwen35Config, maxTokens: number): MoeScratch | null {
-  if (!c.moe) return null;
-  const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im, sharedExpertIntermediateSize: Is } = c.moe;
+export function allocateMoeScratch(ctx: GpuContext, moe: MoeConfig, hidden: number, maxTokens: number): MoeScratch {
+  const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im, sharedExpertIntermediateSize: Is } = moe;
   const words = (label: string, count: number) => ctx.pool.storage(`scratch.moe.${label}`, count * 4);
   const n = maxTokens * k;
   return {
@@ -65,7 +64,7 @@ export function allocateMoeScratch(ctx: GpuContext, c: Qwen35Config, maxTokens: 
     weights: words('weights', n),
     sharedAct: words('sharedAct', maxTokens * Is),
     act: words('act', n * Im),
-    expertOut: words('expertOut', n * c.hiddenSize),
+    expertOut: words('expertOut', n * hidden),
     perm: words('perm', n),
     tiles: words('tiles', 1 + 3 * maxExpertTiles(n, E)),
   };

@@ -59,6 +59,6 @@ export function allocateScratch(ctx: GpuContext, c: Qwen35Config, maxTokens: num
     logits: f32('logits', c.vocabSize),
     token: f32('token', 1),
     counts: f32('counts', c.vocabSize),
-    moe: allocateMoeScratch(ctx, c, T),
+    moe: c.moe ? allocateMoeScratch(ctx, c.moe, c.hiddenSize, T) : null,
   };
 }

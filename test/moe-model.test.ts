@@ -1,0 +1,108 @@
+// The MoE model on the tiny-moe fixture: both checkpoint layouts give the same model, the
+// text-only per-expert form verifies against the fixture's reference, prefill + decode (the
+// GEMV path) equals one prefill (the grouped path), experts split across buffers change nothing,
+// and malformed expert layouts are typed errors before anything is allocated.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readF32 } from '../src/gpu/buffers.ts';
+import { GREEDY } from '../src/kernels/sample.ts';
+import { CheckpointError } from '../src/loader/errors.ts';
+import type { FileSource } from '../src/loader/file-source.ts';
+import { Qwen35Model, type LoadOptions } from '../src/model/qwen35.ts';
+import { verifyFixture } from '../src/verify/verify-fixture.ts';
+import { NodeDirSource } from '../scripts/node-file-source.ts';
+import { maxAbsDiff, testDevice } from './helpers/gpu.ts';
+import { MOE_FIXTURE, moeFixtureVariant } from './helpers/moe-fixture.ts';
+
+const prompt = Int32Array.from({ length: 40 }, (_, i) => (i * 37 + 11) % 230);
+
+async function load(source: FileSource = new NodeDirSource(MOE_FIXTURE), options: LoadOptions = {}) {
+  const model = await Qwen35Model.load(await testDevice(), source, { maxContext: 64, ...options });
+  model.configureSampling(GREEDY);
+  return model;
+}
+
+/** Every prompt position's logits after a prefill, then the logits of three greedy decode steps. */
+async function run(model: Qwen35Model): Promise<Float32Array[]> {
+  const pool = model.ctx.pool;
+  const all = pool.storage('test.logits', prompt.length * model.config.vocabSize * 4);
+  await model.prefill(prompt, { allLogits: all });
+  const out = [await readF32(model.ctx.device, all)];
+  for (let i = 0; i < 3; i++) {
+    await model.decodeOne();
+    out.push(await readF32(model.ctx.device, model.logitsBuffer));
+  }
+  return out;
+}
+
+test('fused 3-D and per-expert checkpoints give identical outputs', async () => {
+  const fused = await load();
+  const perExpert = await load(await moeFixtureVariant({ perExpert: true }));
+  const [a, b] = [await run(fused), await run(perExpert)];
+  a.forEach((logits, i) => assert.equal(maxAbsDiff(logits, b[i]), 0, `${i ? `decode step ${i}` : 'prompt'} logits`));
+  assert.equal(fused.weightBytes, perExpert.weightBytes);
+  fused.destroy();
+  perExpert.destroy();
+});
+
+test('the text-only form (qwen3_5_moe_text) with per-expert tensors verifies against the fixture reference', async () => {
+  const lines: string[] = [];
+  const outcome = await verifyFixture(await testDevice(), await moeFixtureVariant({ perExpert: true, textOnly: true }), { verbose: false, log: (l) => lines.push(l) });
+  assert.equal(outcome.pass, true, lines.join('\n'));
+  assert.equal(outcome.greedy_match, '16/16');
+  assert.match(lines[0], /^model: qwen3_5_moe_text, 4 layers \[LLLF\]/);
+});
+
+test('MoE prefill then decode equals one longer prefill; chunks and experts split across buffers change nothing', async () => {
+  const split = 33;
+  const stepwise = await load();
+  await stepwise.prefill(prompt.subarray(0, split));
+  let stepLogits: Float32Array = new Float32Array(0);
+  for (const id of prompt.subarray(split)) {
+    await stepwise.decodeOne(id);
+    stepLogits = await readF32(stepwise.ctx.device, stepwise.logitsBuffer);
+  }
+  const whole = await load();
+  await whole.prefill(prompt);
+  const wholeLogits = await readF32(whole.ctx.device, whole.logitsBuffer);
+  // Decode steps route through the GEMVs, the prefill through the grouped tiled products.
+  assert.ok(maxAbsDiff(stepLogits, wholeLogits) < 2e-4, `prefill + decode vs one prefill: ${maxAbsDiff(stepLogits, wholeLogits)}`);
+  const [a, b] = [await stepwise.readState(), await whole.readState()];
+  for (let i = 0; i < a.length; i++) assert.ok(maxAbsDiff(a[i].values, b[i].values) < 1e-4 * Math.max(1, ...b[i].values.map(Math.abs)), `layer ${a[i].layer} ${a[i].name}`);
+
+  const chunked = await load(undefined, { prefillChunk: 16 });
+  await chunked.prefill(prompt);
+  assert.ok(maxAbsDiff(await readF32(chunked.ctx.device, chunked.logitsBuffer), wholeLogits) < 1e-4, 'prefill in chunks of 16');
+
+  // A 32 KiB binding cap holds two experts' gate/up rows (12 KiB each) per buffer.
+  const device = await testDevice();
+  const labels: string[] = [];
+  const createBuffer = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => (labels.push(descriptor.label ?? ''), createBuffer(descriptor));
+  let splitModel: Qwen35Model;
+  try {
+    splitModel = await load(undefined, { maxBindingBytes: 32 << 10 });
+  } finally {
+    device.createBuffer = createBuffer;
+  }
+  assert.ok(labels.includes('layer0.experts.gate_up[3]') && !labels.includes('layer0.experts.gate_up[4]'), 'gate/up experts in four buffers');
+  assert.ok(labels.includes('layer0.experts.down[1]'), 'down experts in two buffers');
+  whole.reset();
+  const [splitRun, wholeRun] = [await run(splitModel), await run(whole)];
+  splitRun.forEach((logits, i) => assert.ok(maxAbsDiff(logits, wholeRun[i]) < 1e-5, `split experts, ${i ? `decode step ${i}` : 'prompt'} logits`));
+  for (const m of [stepwise, whole, chunked, splitModel]) m.destroy();
+});
+
+test('malformed expert layouts are typed errors that say what is wrong', async () => {
+  const L0 = 'model.language_model.layers.0.mlp.experts.';
+  const cases: [string, Parameters<typeof moeFixtureVariant>[0], RegExp][] = [
+    ['both layouts in one layer', { perExpert: true, edit: (t) => (t[`${L0}gate_up_proj`] = t[`${L0}0.gate_proj.weight`]) }, /layer 0: has both fused expert tensors \(.*experts\.gate_up_proj\) and per-expert ones/],
+    ['an expert missing', { perExpert: true, edit: (t) => delete t[`${L0}5.up_proj.weight`] }, /experts\.5\.up_proj\.weight is missing; per-expert checkpoints need gate_proj, up_proj and down_proj for each of the 8 experts/],
+    ['an expert beyond num_experts', { perExpert: true, edit: (t) => (t[`${L0}8.gate_proj.weight`] = t[`${L0}0.gate_proj.weight`]) }, /experts\.8\.gate_proj\.weight names expert 8, but num_experts is 8/],
+    ['no expert tensors', { edit: (t) => { delete t[`${L0}gate_up_proj`]; delete t[`${L0}down_proj`]; } }, /layer 0: no expert tensors: expected .*experts\.gate_up_proj and .*experts\.down_proj, or .*experts\.\{0\.\.7\}\.\{gate,up,down\}_proj\.weight/],
+    ['a fused tensor of the wrong shape', { edit: (t) => (t[`${L0}down_proj`] = t[`${L0}gate_up_proj`]) }, /shape\/size mismatch: .*experts\.down_proj is \[8, 96, 64\] but config\.json implies \[8, 64, 48\]/],
+  ];
+  for (const [what, variant, message] of cases) {
+    await assert.rejects(load(await moeFixtureVariant(variant)), (e: Error) => e instanceof CheckpointError && message.test(e.message), what);
+  }
+});
