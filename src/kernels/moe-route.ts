@@ -1,4 +1,5 @@
 import source from '../../shaders/moe_route.wgsl?raw';
+import { UnsupportedModelError } from '../loader/errors.ts';
 import type { CompiledKernel, GpuContext } from '../gpu/context.ts';
 import { ParamLayout } from '../gpu/params.ts';
 import { grid, type ProgramBuilder, type Resource } from '../gpu/program.ts';
@@ -22,6 +23,11 @@ export class MoeRoute {
   private constructor(private readonly kernel: CompiledKernel) {}
 
   static async create(ctx: GpuContext, experts: number, topK: number): Promise<MoeRoute> {
+    // probabilities, the argmax pairs and the reduction scratch, the chosen ids and probabilities
+    const bytes = 4 * experts + 12 * WG + 8 * topK;
+    if (bytes > ctx.limits.maxComputeWorkgroupStorageSize) {
+      throw new UnsupportedModelError(`Routing over ${experts} experts needs ${bytes} bytes of workgroup memory; this GPU has ${ctx.limits.maxComputeWorkgroupStorageSize}`);
+    }
     return new MoeRoute(await ctx.kernel({ name: 'moe_route', source, params: PARAMS, consts: { E: experts, TOPK: topK, WG } }));
   }
 
