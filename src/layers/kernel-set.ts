@@ -6,9 +6,9 @@ import { GatedRmsNorm, SwiGlu } from '../kernels/elementwise.ts';
 import { Embed } from '../kernels/embed.ts';
 import { GatedDeltaRule } from '../kernels/gated-delta.ts';
 import { Matmul } from '../kernels/matmul.ts';
-import { createMoeKernels, type MoeKernels } from './moe.ts';
 import { RmsNorm } from '../kernels/rmsnorm.ts';
 import { Sampler } from '../kernels/sample.ts';
+import { createMoeKernels, type MoeKernels } from './moe.ts';
 
 /** Every compiled kernel a Qwen3.5 text model uses, specialised on its config once at load. */
 export interface KernelSet {
