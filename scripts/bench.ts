@@ -1,6 +1,7 @@
 // npm run bench -- [fixture-dir] [--tokens N]
 // Decode and prefill throughput of the engine in Node (Dawn), reported as ratios measured in one
 // run: decode's effective weight bandwidth over a plain copy kernel's bandwidth on the same adapter.
+// The bytes are those one decode step reads: an MoE model's chosen experts only, one embedding row.
 import copySource from '../shaders/copy.wgsl?raw';
 import { GpuContext } from '../src/gpu/context.ts';
 import { ParamLayout } from '../src/gpu/params.ts';
@@ -45,6 +46,7 @@ async function copyBandwidth(bytes: number, repeats: number): Promise<number> {
 const model = await Qwen35Model.load(device, new NodeDirSource(dir), { maxContext: 512 });
 const c = model.config;
 const weightBytes = model.weightBytes;
+const decodeBytes = model.decodeBytesPerToken;
 const generator = new TextGenerator(model);
 const prompt = Array.from({ length: 64 }, (_, i) => (i * 7919) % Math.min(c.vocabSize, 200));
 
@@ -57,13 +59,14 @@ const stats = generator.stats;
 
 const copyBytes = Math.min(64 << 20, Math.max(4 << 20, weightBytes));
 const copyBps = await copyBandwidth(copyBytes, 10);
-const decodeBps = weightBytes * stats.decodeTokensPerSecond;
+const decodeBps = decodeBytes * stats.decodeTokensPerSecond;
 const cost = model.decodeCost;
 console.log(`adapter copy bandwidth: ${(copyBps / 1e9).toFixed(2)} GB/s (${(copyBytes / 2 ** 20).toFixed(0)} MiB buffers)`);
-console.log(`model: ${dir.split('/').pop()}, weights ${(weightBytes / 2 ** 20).toFixed(1)} MiB on the GPU`);
+const experts = c.moe ? `, ${c.moe.numExpertsPerTok} of ${c.moe.numExperts} experts a layer` : '';
+console.log(`model: ${dir.split('/').pop()}, weights ${(weightBytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${(decodeBytes / 2 ** 20).toFixed(2)} MiB read per decoded token${experts}`);
 console.log(`prefill: ${stats.prefillTokens} tokens, ${stats.prefillTokensPerSecond.toFixed(1)} tok/s`);
 console.log(`decode: ${stats.decodeTokens} tokens, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s, ${cost.dispatches} dispatches/token`);
 console.log(`decode effective weight bandwidth / copy bandwidth = ${(decodeBps / copyBps).toFixed(3)}`);
-console.log(JSON.stringify({ produced, decode_tok_s: stats.decodeTokensPerSecond, prefill_tok_s: stats.prefillTokensPerSecond, bandwidth_ratio: decodeBps / copyBps }));
+console.log(JSON.stringify({ produced, decode_bytes_per_token: decodeBytes, decode_tok_s: stats.decodeTokensPerSecond, prefill_tok_s: stats.prefillTokensPerSecond, bandwidth_ratio: decodeBps / copyBps }));
 model.destroy();
 device.destroy();

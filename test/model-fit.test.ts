@@ -1,15 +1,17 @@
 // The fit estimate against what Qwen35Model.load really allocates on a GPU device, on the fixture
-// checkpoints (and an untied variant with an MTP head), then limits under which a model cannot load.
+// checkpoints (and an untied variant with an MTP head, and the MoE fixture in its other layouts),
+// then limits under which a model cannot load, and the real Qwen3.5-35B-A3B from its headers alone.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { openCheckpoint, SINGLE_FILE, type Checkpoint } from '../src/loader/checkpoint.ts';
 import { parseQwen35Config, type Qwen35Config } from '../src/loader/config.ts';
 import { MemorySource, readJsonFile, readWholeFile, type FileSource } from '../src/loader/file-source.ts';
-import { estimateModelFit, estimateRequiredBytes, type FitOptions } from '../src/model/fit.ts';
+import { estimateModelFit, estimateRequiredBytes, formatBytes, type FitOptions } from '../src/model/fit.ts';
 import { Qwen35Model } from '../src/model/qwen35.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
 import { testDevice } from './helpers/gpu.ts';
-import { packTensors, type TensorData } from './helpers/safetensors.ts';
+import { moeFixtureVariant } from './helpers/moe-fixture.ts';
+import { encodeSafetensors, packTensors, type TensorData } from './helpers/safetensors.ts';
 
 const fixture = (name: string) => new NodeDirSource(new URL(`../../shared/fixtures/${name}/`, import.meta.url).pathname);
 
@@ -42,6 +44,8 @@ const cases: [string, () => Promise<FileSource>, FitOptions][] = [
   ['qwen35-realdims-2l, f16', async () => fixture('qwen35-realdims-2l'), { maxContext: 256, prefillChunk: 64, storage: 'f16' }],
   ['qwen35-tiny-vl-image (vision tower skipped), f16', async () => fixture('qwen35-tiny-vl-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['tiny-text untied with mtp.*, f16', untiedWithMtp, { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
+  ['qwen35-tiny-moe (fused experts, vision tower skipped), f16', async () => fixture('qwen35-tiny-moe'), { maxContext: 116, prefillChunk: 100, storage: 'f16' }],
+  ['tiny-moe per-expert tensors, text-only form, f32', () => moeFixtureVariant({ perExpert: true, textOnly: true }), { maxContext: 64, prefillChunk: 16, storage: 'f32' }],
 ];
 
 for (const [name, source, options] of cases) {
@@ -121,7 +125,7 @@ test('a scratch buffer sized by the prefill chunk is checked too', async () => {
   assert.ok(fit.reasons.some((r) => /^Buffer scratch\.proj needs/.test(r)), fit.reasons.join('\n'));
 });
 
-test('over the memory budget is reported but not decided; MoE is reported as unsupported', async () => {
+test('over the memory budget is reported but not decided', async () => {
   const { config, checkpoint } = await open(fixture('qwen35-tiny-text'));
   const options: FitOptions = { maxContext: 64, prefillChunk: 16, storage: 'f16' };
   const { total } = estimateRequiredBytes(config, checkpoint, options);
@@ -129,9 +133,117 @@ test('over the memory budget is reported but not decided; MoE is reported as uns
   assert.equal(over.fits, true);
   assert.match(over.reasons[0], /more than the budget of/);
   assert.deepEqual(estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, memoryBudgetBytes: total }).reasons, []);
+});
 
-  const moe = await open(fixture('qwen35-tiny-moe'));
-  const fit = estimateModelFit(moe.config, moe.checkpoint, limits(2 ** 30), options);
-  assert.equal(fit.fits, false);
-  assert.match(fit.reasons[0], /mixture-of-experts/);
+test('decode bytes: all weights but the unchosen experts and, untied, all embedding rows but one', async () => {
+  const options: FitOptions = { maxContext: 64, prefillChunk: 16, storage: 'f16' };
+  const estimate = async (source: FileSource) => {
+    const { config, checkpoint } = await open(source);
+    return estimateRequiredBytes(config, checkpoint, options);
+  };
+  const tied = await estimate(fixture('qwen35-tiny-text'));
+  assert.equal(tied.decodeWeights, tied.weights, 'a tied lm_head reads the whole table');
+  const untied = await estimate(await untiedWithMtp());
+  assert.equal(untied.weights - untied.decodeWeights, 511 * 32 * 4, '511 of 512 embedding rows (64 values in f16 pairs) are not read');
+
+  const moe = await estimate(fixture('qwen35-tiny-moe'));
+  // Per layer 6 of 8 experts are not read: gate/up 96 rows × 64 and down 64 rows × 48, in f16 pairs.
+  const expert = 96 * 32 * 4 + 64 * 24 * 4;
+  assert.equal(moe.weights - moe.decodeWeights, 4 * 6 * expert + 511 * 32 * 4);
+  assert.deepEqual(moe.widestExpert, { name: 'model.language_model.layers.0.mlp.experts.gate_up_proj', bytes: 96 * 32 * 4 });
+  const split = await estimate(await moeFixtureVariant({ perExpert: true }));
+  assert.deepEqual({ ...split, widestExpert: null }, { ...moe, widestExpert: null }, 'both expert layouts take the same bytes');
+  assert.equal(split.widestExpert?.name, 'model.language_model.layers.0.mlp.experts.0.gate_proj.weight');
+});
+
+/** Qwen3.5-35B-A3B (QWEN35-ARCHITECTURE.md §8) as config.json and a safetensors header with no data behind it. */
+function qwen35_35bA3b(): FileSource {
+  const [H, V, L, E, Im, Is] = [2048, 248320, 40, 256, 512, 512];
+  const layerTypes = Array.from({ length: L }, (_, i) => ((i + 1) % 4 === 0 ? 'full_attention' : 'linear_attention'));
+  const config = {
+    model_type: 'qwen3_5_moe', tie_word_embeddings: false, image_token_id: 248056, video_token_id: 248057,
+    text_config: {
+      model_type: 'qwen3_5_moe_text', hidden_size: H, num_hidden_layers: L, layer_types: layerTypes, num_attention_heads: 16,
+      num_key_value_heads: 2, head_dim: 256, linear_num_key_heads: 16, linear_num_value_heads: 32, linear_key_head_dim: 128,
+      linear_value_head_dim: 128, linear_conv_kernel_dim: 4, num_experts: E, num_experts_per_tok: 8, moe_intermediate_size: Im,
+      shared_expert_intermediate_size: Is, vocab_size: V, rms_norm_eps: 1e-6, max_position_embeddings: 262144,
+      rope_parameters: { rope_type: 'default', rope_theta: 1e7, partial_rotary_factor: 0.25, mrope_section: [11, 11, 10], mrope_interleaved: true },
+    },
+  };
+  const tensors: [string, string, number[]][] = [['model.language_model.embed_tokens.weight', 'BF16', [V, H]], ['lm_head.weight', 'BF16', [V, H]],
+    ['model.language_model.norm.weight', 'BF16', [H]], ['model.visual.blocks.0.attn.qkv.weight', 'BF16', [3456, 1152]], ['mtp.fc.weight', 'BF16', [H, 2 * H]]];
+  layerTypes.forEach((type, i) => {
+    const P = `model.language_model.layers.${i}.`;
+    const add = (name: string, shape: number[], dtype = 'BF16') => tensors.push([P + name, dtype, shape]);
+    add('input_layernorm.weight', [H]);
+    add('post_attention_layernorm.weight', [H]);
+    if (type === 'linear_attention') {
+      for (const [name, rows] of [['in_proj_qkv', 8192], ['in_proj_z', 4096], ['in_proj_b', 32], ['in_proj_a', 32]] as const) add(`linear_attn.${name}.weight`, [rows, H]);
+      add('linear_attn.conv1d.weight', [8192, 1, 4]);
+      add('linear_attn.dt_bias', [32]);
+      add('linear_attn.A_log', [32], 'F32');
+      add('linear_attn.norm.weight', [128], 'F32');
+      add('linear_attn.out_proj.weight', [H, 4096]);
+    } else {
+      for (const [name, rows] of [['q_proj', 8192], ['k_proj', 512], ['v_proj', 512]] as const) add(`self_attn.${name}.weight`, [rows, H]);
+      add('self_attn.o_proj.weight', [H, 4096]);
+      add('self_attn.q_norm.weight', [256]);
+      add('self_attn.k_norm.weight', [256]);
+    }
+    add('mlp.gate.weight', [E, H]);
+    add('mlp.experts.gate_up_proj', [E, 2 * Im, H]);
+    add('mlp.experts.down_proj', [E, H, Im]);
+    add('mlp.shared_expert.gate_proj.weight', [Is, H]);
+    add('mlp.shared_expert.up_proj.weight', [Is, H]);
+    add('mlp.shared_expert.down_proj.weight', [H, Is]);
+    add('mlp.shared_expert_gate.weight', [1, H]);
+  });
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  let offset = 0;
+  for (const [name, dtype, shape] of tensors) {
+    const bytes = shape.reduce((a, b) => a * b, 1) * (dtype === 'F32' ? 4 : 2);
+    header[name] = { dtype, shape, data_offsets: [offset, offset + bytes] };
+    offset += bytes;
+  }
+  const head = encodeSafetensors(header);
+  const files = new Map([['config.json', new TextEncoder().encode(JSON.stringify(config))], [SINGLE_FILE, head]]);
+  return {
+    description: 'Qwen3.5-35B-A3B headers',
+    size: async (path) => (path === SINGLE_FILE ? head.byteLength + offset : files.get(path)?.byteLength ?? null),
+    read: async (path, start, end) => {
+      const file = files.get(path);
+      if (!file || end > file.byteLength) throw new Error(`${path} [${start}, ${end}): the estimate must read nothing but config.json and headers`);
+      return file.subarray(start, end);
+    },
+  };
+}
+
+test('Qwen3.5-35B-A3B from its headers: exact bytes, the bytes a decode step reads, and why it does not fit', async () => {
+  const { config, checkpoint } = await open(qwen35_35bA3b());
+  const options: FitOptions = { maxContext: 4096, prefillChunk: 128, storage: 'f16', memoryBudgetBytes: 8 * 2 ** 30 };
+  // f16 pairs: a row of c values takes 2c bytes; norms, conv taps, A_log, dt_bias stay f32.
+  const rows = (n: number, cols: number) => n * cols * 2;
+  const embed = rows(248320, 2048);
+  const gdn = rows(8192 + 4096 + 64, 2048) + rows(2048, 4096) + 4 * (8192 * 4 + 32 + 32 + 128);
+  const full = rows(8192 + 1024, 2048) + rows(2048, 4096) + 4 * (2 * 256);
+  const experts = rows(256 * 1024, 2048) + rows(256 * 2048, 512);
+  const moe = rows(256 + 1 + 1024, 2048) + rows(2048, 512) + experts;
+  const weights = 2 * embed + 4 * 2048 + 30 * gdn + 10 * full + 40 * (moe + 2 * 4 * 2048);
+  const typical = { maxStorageBufferBindingSize: 2 ** 30, maxBufferSize: 2 ** 31 } as GPUSupportedLimits;
+  const fit = estimateModelFit(config, checkpoint, typical, options);
+  assert.equal(fit.breakdown.weights, weights);
+  assert.equal(fit.breakdown.decodeWeights, weights - (embed - 4096) - 40 * (256 - 8) * (experts / 256));
+  // About 3 billion parameters a token (the "A3B"): 5.5 GiB of the 64.6 GiB read per decode step.
+  assert.equal((fit.breakdown.decodeWeights / 2 ** 30).toFixed(1), '5.5');
+  assert.equal(formatBytes(fit.breakdown.weights), '64.6 GiB');
+  // Each layer's 1 GiB of gate/up experts splits into buffers by whole experts, so every buffer fits;
+  // only the memory is too small, which the estimate states with the numbers before anything loads.
+  assert.equal(fit.fits, true);
+  assert.equal(fit.reasons.length, 1);
+  assert.match(fit.reasons[0], /^The model needs 64\.8 GiB of GPU memory \(weights 64\.6 GiB, KV cache 160\.0 MiB, delta-rule state 62\.8 MiB, scratch 30\.8 MiB\), more than the budget of 8\.00 GiB/);
+  // WebGPU's default 128 MiB bindings still hold one expert (4 MiB of gate/up rows); 2 MiB does not.
+  assert.equal(estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, options).fits, true);
+  const tiny = estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 21, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, options);
+  assert.equal(tiny.fits, false);
+  assert.ok(tiny.reasons.some((r) => r.startsWith('One expert of model.language_model.layers.0.mlp.experts.gate_up_proj needs 4.00 MiB in f16 storage')), tiny.reasons.join('\n'));
 });

@@ -27,7 +27,7 @@ function argmax(row: Float32Array): number {
 
 // The multimodal fixtures enter at layer 0 with their merged embeddings and M-RoPE positions: they
 // pin the interleaved axis rule with positions that differ per axis.
-for (const name of ['qwen35-tiny-text', 'qwen35-realdims-2l', 'qwen35-tiny-vl-image', 'qwen35-tiny-vl-video']) {
+for (const name of ['qwen35-tiny-text', 'qwen35-tiny-moe', 'qwen35-realdims-2l', 'qwen35-tiny-vl-image', 'qwen35-tiny-vl-video']) {
   test(`${name}: prefill, every layer, logits, teacher-forced decode and greedy ids match transformers`, async (t) => {
     const { config, reference, create } = await loadFixture(name);
     const { hiddenSize: H, vocabSize: V, numLayers: L } = config;

@@ -25,12 +25,17 @@ export function pairBytes(ctx: GpuContext): number {
   return ctx.storage === 'f16' ? 4 : 8;
 }
 
-export function allocateMatrix(ctx: GpuContext, label: string, rows: number, cols: number): GpuMatrix {
+/**
+ * `rowGroup` keeps blocks of that many rows in one part (an MoE layer's experts: a kernel reading
+ * one expert then finds it whole in one buffer).
+ */
+export function allocateMatrix(ctx: GpuContext, label: string, rows: number, cols: number, rowGroup = 1): GpuMatrix {
   const pairs = Math.ceil(cols / 2);
   const rowBytes = pairs * pairBytes(ctx);
   const maxBytes = ctx.maxBindingBytes;
-  const rowsPerPart = Math.floor(maxBytes / rowBytes);
-  if (rowsPerPart < 1) throw new ModelTooLargeError(`One row of '${label}' (${rowBytes} bytes) exceeds this GPU's storage binding size (${maxBytes})`);
+  if (rowBytes > maxBytes) throw new ModelTooLargeError(`One row of '${label}' (${rowBytes} bytes) exceeds this GPU's storage binding size (${maxBytes})`);
+  const rowsPerPart = Math.floor(maxBytes / (rowBytes * rowGroup)) * rowGroup;
+  if (rowsPerPart === 0) throw new ModelTooLargeError(`One block of ${rowGroup} rows of '${label}' (${rowBytes * rowGroup} bytes) exceeds this GPU's storage binding size (${maxBytes})`);
   const parts: MatrixPart[] = [];
   for (let rowStart = 0; rowStart < rows || parts.length === 0; rowStart += rowsPerPart) {
     const partRows = Math.min(rowsPerPart, rows - rowStart);

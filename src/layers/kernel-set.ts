@@ -8,6 +8,7 @@ import { GatedDeltaRule } from '../kernels/gated-delta.ts';
 import { Matmul } from '../kernels/matmul.ts';
 import { RmsNorm } from '../kernels/rmsnorm.ts';
 import { Sampler } from '../kernels/sample.ts';
+import { createMoeKernels, type MoeKernels } from './moe.ts';
 
 /** Every compiled kernel a Qwen3.5 text model uses, specialised on its config once at load. */
 export interface KernelSet {
@@ -20,6 +21,7 @@ export interface KernelSet {
   gatedNorm: GatedRmsNorm;
   swiglu: SwiGlu;
   sampler: Sampler;
+  moe: MoeKernels | null;
 }
 
 export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise<KernelSet> {
@@ -34,5 +36,6 @@ export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise
     SwiGlu.create(ctx),
     Sampler.create(ctx, c.vocabSize),
   ]);
-  return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler };
+  const moe = c.moe ? await createMoeKernels(ctx, c.moe, c.hiddenSize) : null;
+  return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, moe };
 }

@@ -1,5 +1,6 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { GpuContext } from '../gpu/context.ts';
+import { allocateMoeScratch, type MoeScratch } from './moe.ts';
 
 /**
  * Activation buffers, planned once at load for the largest token count a program runs (the
@@ -21,6 +22,7 @@ export interface Scratch {
   logits: GPUBuffer;     // [V] logits of the last position
   token: GPUBuffer;      // [1] u32 last sampled (or fed) token: the next decode step's input
   counts: GPUBuffer;     // [V] u32 occurrences, for the penalties
+  moe: MoeScratch | null; // MoE models only
 }
 
 export function derivedSizes(c: Qwen35Config) {
@@ -57,5 +59,6 @@ export function allocateScratch(ctx: GpuContext, c: Qwen35Config, maxTokens: num
     logits: f32('logits', c.vocabSize),
     token: f32('token', 1),
     counts: f32('counts', c.vocabSize),
+    moe: c.moe ? allocateMoeScratch(ctx, c.moe, c.hiddenSize, T) : null,
   };
 }

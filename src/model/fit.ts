@@ -1,6 +1,7 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
-import { textWeightNames, type LayerNames } from '../loader/names.ts';
+import { checkpointWeightNames } from '../loader/expert-layout.ts';
+import type { LayerNames } from '../loader/names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
 import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
 
@@ -24,8 +25,15 @@ export interface RequiredBytes {
   deltaState: number;
   scratch: number;
   total: number;
+  /**
+   * Weight bytes one decode step reads: everything but the experts the router did not choose
+   * (k of E per MoE layer) and, with an untied lm_head, all embedding rows but one.
+   */
+  decodeWeights: number;
   /** The widest weight row: matrices are split into buffers by rows, so one row must fit a binding. */
   widestRow: { name: string; bytes: number };
+  /** MoE: one expert's gate/up or down rows, which stay together in one buffer; null for dense models. */
+  widestExpert: { name: string; bytes: number } | null;
   /** The largest buffer of each kind that cannot be split (labelled as the engine labels it). */
   wholeBuffers: { label: string; bytes: number }[];
 }
@@ -53,11 +61,12 @@ function vectorNames(layer: LayerNames): string[] {
 /**
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
  * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
- * in f32; a tied lm_head once; mtp.* and the vision tower skipped), KV caches, delta-rule state and
- * the scratch buffers. Shapes are checked as the loader checks them.
+ * in f32; a tied lm_head once; mtp.* and the vision tower skipped; experts in either checkpoint
+ * layout), KV caches, delta-rule state and the scratch buffers. Shapes are checked as the loader
+ * checks them.
  */
 export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
-  const names = textWeightNames(config);
+  const names = checkpointWeightNames(config, checkpoint);
   const vectors = new Set([names.finalNorm, ...names.layers.flatMap(vectorNames)]);
   const pairBytes = options.storage === 'f16' ? 4 : 8;
   let weights = 0;
@@ -80,6 +89,18 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   }
 
   const c = config;
+  const rowBytesOf = (cols: number) => Math.ceil(cols / 2) * pairBytes;
+  let decodeWeights = weights - (c.tieWordEmbeddings ? 0 : (c.vocabSize - 1) * rowBytesOf(c.hiddenSize));
+  let widestExpert: RequiredBytes['widestExpert'] = null;
+  if (c.moe) {
+    const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im } = c.moe;
+    const gateUp = 2 * Im * rowBytesOf(c.hiddenSize);
+    const down = c.hiddenSize * rowBytesOf(Im);
+    const moeLayers = names.experts.filter((e) => e !== null);
+    decodeWeights -= moeLayers.length * (E - k) * (gateUp + down);
+    const [first] = moeLayers;
+    widestExpert = gateUp >= down ? { name: first!.gateUp[0], bytes: gateUp } : { name: first!.down[0], bytes: down };
+  }
   const wholeBuffers = [widestVector];
   const kvLayer = c.layerTypes.indexOf('full_attention');
   const kvBytes = poolBytes(options.maxContext * c.numKeyValueHeads * c.headDim * 4);
@@ -95,7 +116,7 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   const kvCache = fullLayers * 2 * kvBytes;
   const deltaState = (c.numLayers - fullLayers) * (convState + recurrentState);
   const scratch = scratchBuffers.reduce((sum, b) => sum + b.bytes, 0);
-  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, widestRow, wholeBuffers };
+  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, decodeWeights, widestRow, widestExpert, wholeBuffers };
 }
 
 /**
@@ -121,10 +142,12 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
   const required = estimateRequiredBytes(config, checkpoint, options);
   const bindingMax = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const reasons: string[] = [];
-  if (config.moe) reasons.push(`${config.modelType} is a mixture-of-experts model, which this engine does not run yet`);
-  const { widestRow } = required;
+  const { widestRow, widestExpert } = required;
   if (widestRow.bytes > bindingMax) {
     reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
+  }
+  if (widestExpert && widestExpert.bytes > bindingMax) {
+    reasons.push(`One expert of ${widestExpert.name} needs ${formatBytes(widestExpert.bytes)} in ${options.storage} storage and is kept whole in one buffer, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
   }
   for (const { label, bytes } of required.wholeBuffers) {
     if (bytes <= bindingMax) continue;
@@ -135,7 +158,9 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
   const fits = reasons.length === 0;
   const budget = options.memoryBudgetBytes;
   if (budget !== undefined && required.total > budget) {
-    reasons.push(`The model needs ${formatBytes(required.total)} of GPU memory, more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
+    const { weights, kvCache, deltaState, scratch } = required;
+    const parts = `weights ${formatBytes(weights)}, KV cache ${formatBytes(kvCache)}, delta-rule state ${formatBytes(deltaState)}, scratch ${formatBytes(scratch)}`;
+    reasons.push(`The model needs ${formatBytes(required.total)} of GPU memory (${parts}), more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
   }
   return { fits, requiredBytes: required.total, reasons, breakdown: required };
 }

@@ -6,13 +6,14 @@ import { FullAttentionLayer } from '../layers/full-attention.ts';
 import type { KernelSet } from '../layers/kernel-set.ts';
 import { LinearAttentionLayer } from '../layers/linear-attention.ts';
 import { recordMlp, type MlpWeights } from '../layers/mlp.ts';
+import { isMoeWeights, recordMoe, type MoeWeights } from '../layers/moe.ts';
 import type { Scratch } from '../layers/scratch.ts';
 
 export interface DecoderLayer {
   inputNorm: GPUBuffer;  // [H] stored as 1 + w
   postNorm: GPUBuffer;   // [H] stored as 1 + w
   mixer: LinearAttentionLayer | FullAttentionLayer;
-  mlp: MlpWeights;
+  mlp: MlpWeights | MoeWeights;
 }
 
 export interface ModelParts {
@@ -64,7 +65,8 @@ export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan):
     if (layer.mixer instanceof LinearAttentionLayer) layer.mixer.record(b, k, s, T, plan.deltaForm);
     else layer.mixer.record(b, k, s, T);
     k.rmsNorm.record(b, { x: s.x, weight: layer.postNorm, y: s.xn, rows: T, n: H, eps: c.rmsNormEps });
-    recordMlp(b, k, s, layer.mlp, T);
+    if (isMoeWeights(layer.mlp)) recordMoe(b, k, s, layer.mlp, T);
+    else recordMlp(b, k, s, layer.mlp, T);
     if (plan.capture) b.copy(s.x, 0, plan.capture.layerOutputs, i * rowBytes, rowBytes);
   });
 

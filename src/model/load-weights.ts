@@ -1,13 +1,15 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
 import { toF32, toF32Padded, toHalfPacked } from '../loader/dtype.ts';
-import { AbortError, CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
-import { textWeightNames } from '../loader/names.ts';
+import { AbortError, CheckpointError } from '../loader/errors.ts';
+import { checkpointWeightNames } from '../loader/expert-layout.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { allocateMatrix, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
 import type { FullAttentionWeights } from '../layers/full-attention.ts';
 import type { LinearAttentionWeights } from '../layers/linear-attention.ts';
 import type { MlpWeights } from '../layers/mlp.ts';
+import type { MoeWeights } from '../layers/moe.ts';
+import { loadMoeWeights } from './load-moe.ts';
 
 export interface LoadProgress {
   loadedBytes: number;
@@ -19,7 +21,7 @@ export interface LayerWeights {
   inputNorm: GPUBuffer;
   postNorm: GPUBuffer;
   mixer: ({ kind: 'linear_attention' } & LinearAttentionWeights) | ({ kind: 'full_attention' } & FullAttentionWeights);
-  mlp: MlpWeights;
+  mlp: MlpWeights | MoeWeights;
 }
 
 export interface ModelWeights {
@@ -44,7 +46,7 @@ export async function loadWeights(
   c: Qwen35Config,
   options: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void },
 ): Promise<ModelWeights> {
-  const names = textWeightNames(c);
+  const names = checkpointWeightNames(c, checkpoint);
   for (const [name, shape] of names.expectedShapes) checkpoint.expectShape(name, shape);
   const totalBytes = [...names.expectedShapes.keys()].reduce((sum, n) => sum + (checkpoint.get(n).end - checkpoint.get(n).begin), 0);
   let loadedBytes = 0;
@@ -54,23 +56,27 @@ export async function loadWeights(
     options.onProgress?.({ loadedBytes, totalBytes, tensor });
   };
 
-  const matrix = async (label: string, tensors: string[]): Promise<GpuMatrix> => {
+  // Matrix rows are everything before a tensor's last dim ([E, 2Im, H] experts: E·2Im rows).
+  const matrixRows = (shape: number[]) => shape.slice(0, -1).reduce((a, b) => a * b, 1);
+  const matrix = async (label: string, tensors: string[], rowGroup?: number): Promise<GpuMatrix> => {
     const shapes = tensors.map((n) => checkpoint.get(n).shape);
-    const cols = shapes[0].slice(1).reduce((a, b) => a * b, 1);
-    const rows = shapes.reduce((sum, s) => sum + s[0], 0);
-    const m = allocateMatrix(ctx, label, rows, cols);
+    const cols = shapes[0][shapes[0].length - 1];
+    const rows = shapes.reduce((sum, s) => sum + matrixRows(s), 0);
+    const m = allocateMatrix(ctx, label, rows, cols, rowGroup);
     let rowBase = 0;
     for (const name of tensors) {
       const info = checkpoint.get(name);
       if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16 or F32`);
       const dtype = info.dtype;
+      const perRow = matrixRows(info.shape) / info.shape[0];
       for await (const chunk of checkpoint.readTensorRows(name, CHUNK_BYTES, options.signal)) {
         if (options.signal?.aborted) throw new AbortError('Loading the model');
-        const data = ctx.storage === 'f16' ? toHalfPacked(chunk.bytes, dtype, chunk.rows, cols) : toF32Padded(chunk.bytes, dtype, chunk.rows, cols);
-        writeMatrixRows(ctx, m, rowBase + chunk.rowStart, data);
+        const rows = chunk.rows * perRow;
+        const data = ctx.storage === 'f16' ? toHalfPacked(chunk.bytes, dtype, rows, cols) : toF32Padded(chunk.bytes, dtype, rows, cols);
+        writeMatrixRows(ctx, m, rowBase + chunk.rowStart * perRow, data);
         progress(name, chunk.bytes.byteLength);
       }
-      rowBase += info.shape[0];
+      rowBase += matrixRows(info.shape);
     }
     return m;
   };
@@ -91,11 +97,9 @@ export async function loadWeights(
   for (const [i, n] of names.layers.entries()) {
     const inputNorm = await vector(n.inputNorm, true);
     const postNorm = await vector(n.postNorm, true);
-    if (n.mlp.kind !== 'dense') throw new UnsupportedModelError(`${c.modelType}: mixture-of-experts layers are not supported yet`);
-    const mlp: MlpWeights = {
-      gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj]),
-      down: await matrix(`layer${i}.down`, [n.mlp.downProj]),
-    };
+    const mlp = n.mlp.kind === 'moe'
+      ? await loadMoeWeights(matrix, c, n.mlp, names.experts[i]!, i)
+      : { gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj]), down: await matrix(`layer${i}.down`, [n.mlp.downProj]) };
     const mixer: LayerWeights['mixer'] = n.mixer.kind === 'linear_attention'
       ? {
           kind: 'linear_attention',

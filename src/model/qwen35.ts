@@ -1,5 +1,5 @@
 import { parseQwen35Config, type Qwen35Config } from '../loader/config.ts';
-import { ContextLengthError, ModelTooLargeError, UnsupportedModelError } from '../loader/errors.ts';
+import { ContextLengthError, ModelTooLargeError } from '../loader/errors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
 import { GpuContext, type WeightStorage } from '../gpu/context.ts';
@@ -11,6 +11,7 @@ import { createKernelSet } from '../layers/kernel-set.ts';
 import { LinearAttentionLayer } from '../layers/linear-attention.ts';
 import type { SamplingParams } from '../api.ts';
 import { buildForward, type Capture, type DecoderLayer, type ModelParts } from './forward.ts';
+import { estimateModelFit } from './fit.ts';
 import { loadWeights, type LoadProgress } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
@@ -22,6 +23,8 @@ export interface LoadOptions {
   maxContext?: number;
   /** Tokens per prefill program (default 128); a longer prompt runs in several. */
   prefillChunk?: number;
+  /** Bind at most this many bytes per buffer, below the adapter's limit (tests force weight splitting with it). */
+  maxBindingBytes?: number;
   signal?: AbortSignal;
   onProgress?: (p: LoadProgress) => void;
 }
@@ -53,21 +56,25 @@ export class Qwen35Model {
     readonly config: Qwen35Config,
     private readonly parts: ModelParts,
     readonly maxContext: number,
-    /** Bytes of weights on the GPU: what one decode step has to stream. */
+    /** Bytes of weights on the GPU. */
     readonly weightBytes: number,
+    /** Weight bytes one decode step reads: all but the unchosen experts and the other embedding rows. */
+    readonly decodeBytesPerToken: number,
   ) {
     this.readback = ctx.device.createBuffer({ label: 'token.readback', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
   static async load(device: GPUDevice, source: FileSource, options: LoadOptions = {}): Promise<Qwen35Model> {
     const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
-    if (config.moe) throw new UnsupportedModelError(`${config.modelType} (mixture of experts) is not supported yet`);
-    const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS);
+    const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS, options.maxBindingBytes);
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const chunk = Math.min(options.prefillChunk ?? 128, maxContext);
     device.pushErrorScope('out-of-memory');
     try {
       const checkpoint = await openCheckpoint(source);
+      // Say what does not fit before allocating anything, from config.json and the headers alone.
+      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: chunk, storage: ctx.storage });
+      if (!fit.fits) throw new ModelTooLargeError(`The model does not fit this GPU: ${fit.reasons.join('; ')}`);
       const weights = await loadWeights(ctx, checkpoint, config, options);
       const weightBytes = ctx.pool.allocatedBytes;
       const kernels = await createKernelSet(ctx, config);
@@ -83,7 +90,7 @@ export class Qwen35Model {
       const oom = await device.popErrorScope();
       if (oom) throw new ModelTooLargeError(`The GPU ran out of memory loading the model (${oom.message})`);
       const parts: ModelParts = { config, kernels, scratch, embedTokens: weights.embedTokens, finalNorm: weights.finalNorm, lmHead: weights.lmHead, layers };
-      const model = new Qwen35Model(ctx, config, parts, maxContext, weightBytes);
+      const model = new Qwen35Model(ctx, config, parts, maxContext, weightBytes, fit.breakdown.decodeWeights);
       model.reset();
       return model;
     } catch (e) {

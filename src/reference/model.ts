@@ -2,11 +2,11 @@
 // obvious, for checking the GPU engine layer by layer. T = tokens, H = hidden, V = vocabulary,
 // I = MLP width.
 import type { Qwen35Config } from '../loader/config.ts';
-import { UnsupportedModelError } from '../loader/errors.ts';
 import { swiglu } from './activations.ts';
 import { ReferenceFullAttention } from './full-attention.ts';
 import { ReferenceLinearAttention } from './linear-attention.ts';
 import { matmul } from './matmul.ts';
+import { sparseMoeBlock } from './moe.ts';
 import { rmsNorm } from './rmsnorm.ts';
 import { takeWeight, type WeightSource } from './weights.ts';
 
@@ -25,8 +25,8 @@ interface DecoderLayer {
   mixer: ReferenceLinearAttention | ReferenceFullAttention;
   inputNorm: Float32Array; // [H], zero-centred
   postNorm: Float32Array;  // [H], zero-centred
-  gateUp: Float32Array;    // [2I, H]: gate_proj rows, then up_proj rows
-  down: Float32Array;      // [H, I]
+  /** The SwiGLU MLP or the sparse MoE block: normed [T, H] → [T, H]. */
+  ffn: (xn: Float32Array, T: number) => Float32Array;
 }
 
 /** Text positions for tokens start..start+T-1: all three M-RoPE axes equal, [3, T]. */
@@ -45,22 +45,17 @@ export class ReferenceQwen35 {
 
   constructor(readonly config: Qwen35Config, weights: WeightSource) {
     const c = config;
-    if (c.moe) throw new UnsupportedModelError('The CPU reference does not implement MoE layers yet');
-    const { hiddenSize: H, vocabSize: V, intermediateSize: I, weightPrefix: P } = c;
+    const { hiddenSize: H, vocabSize: V, weightPrefix: P } = c;
     this.embed = takeWeight(weights, `${P}embed_tokens.weight`, V, H);
     this.norm = takeWeight(weights, `${P}norm.weight`, H);
     this.lmHead = c.tieWordEmbeddings ? this.embed : takeWeight(weights, 'lm_head.weight', V, H);
     this.layers = c.layerTypes.map((type, i) => {
       const p = `${P}layers.${i}.`;
-      const gateUp = new Float32Array(2 * I * H);
-      gateUp.set(takeWeight(weights, `${p}mlp.gate_proj.weight`, I, H));
-      gateUp.set(takeWeight(weights, `${p}mlp.up_proj.weight`, I, H), I * H);
       return {
         mixer: type === 'linear_attention' ? new ReferenceLinearAttention(c, weights, p) : new ReferenceFullAttention(c, weights, p),
         inputNorm: takeWeight(weights, `${p}input_layernorm.weight`, H),
         postNorm: takeWeight(weights, `${p}post_attention_layernorm.weight`, H),
-        gateUp,
-        down: takeWeight(weights, `${p}mlp.down_proj.weight`, H, I),
+        ffn: c.moe ? moeFfn(c, weights, `${p}mlp.`) : denseFfn(c, weights, `${p}mlp.`),
       };
     });
   }
@@ -78,7 +73,7 @@ export class ReferenceQwen35 {
    * placeholder rows hold the vision tower's output).
    */
   forward(ids: Int32Array, positions?: Int32Array, inputEmbeds?: Float32Array): ReferenceForward {
-    const { hiddenSize: H, vocabSize: V, intermediateSize: I, rmsNormEps: eps } = this.config;
+    const { hiddenSize: H, vocabSize: V, rmsNormEps: eps } = this.config;
     const T = ids.length;
     const start = this.cachePos;
     const pos = positions ?? textPositions(start, T);
@@ -97,7 +92,7 @@ export class ReferenceQwen35 {
         : layer.mixer.forward(xn, T, start, pos);
       addInPlace(x, mixed);
       const hn = rmsNorm(x, layer.postNorm, T, H, eps, true);
-      addInPlace(x, matmul(swiglu(matmul(hn, layer.gateUp, T, 2 * I, H), T, I), layer.down, T, H, I));
+      addInPlace(x, layer.ffn(hn, T));
       layerOutputs.push(x.slice());
     }
     const finalHidden = rmsNorm(x, this.norm, T, H, eps, true);
@@ -142,6 +137,36 @@ export class ReferenceQwen35 {
     }
     return out;
   }
+}
+
+/** Two row blocks [a; b] of row-major matrices. */
+function stackRows(a: Float32Array, b: Float32Array): Float32Array {
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}
+
+function denseFfn(c: Qwen35Config, weights: WeightSource, M: string): DecoderLayer['ffn'] {
+  const { hiddenSize: H, intermediateSize: I } = c;
+  const gateUp = stackRows(takeWeight(weights, `${M}gate_proj.weight`, I, H), takeWeight(weights, `${M}up_proj.weight`, I, H));
+  const down = takeWeight(weights, `${M}down_proj.weight`, H, I);
+  return (xn, T) => matmul(swiglu(matmul(xn, gateUp, T, 2 * I, H), T, I), down, T, H, I);
+}
+
+/** The MoE block from the fused expert tensors (the published layout). */
+function moeFfn(c: Qwen35Config, weights: WeightSource, M: string): DecoderLayer['ffn'] {
+  const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im, sharedExpertIntermediateSize: Is } = c.moe!;
+  const H = c.hiddenSize;
+  const w = {
+    router: takeWeight(weights, `${M}gate.weight`, E, H),
+    gateUp: takeWeight(weights, `${M}experts.gate_up_proj`, E, 2 * Im, H),
+    down: takeWeight(weights, `${M}experts.down_proj`, E, H, Im),
+    sharedGateUp: stackRows(takeWeight(weights, `${M}shared_expert.gate_proj.weight`, Is, H), takeWeight(weights, `${M}shared_expert.up_proj.weight`, Is, H)),
+    sharedDown: takeWeight(weights, `${M}shared_expert.down_proj.weight`, H, Is),
+    sharedExpertGate: takeWeight(weights, `${M}shared_expert_gate.weight`, 1, H),
+  };
+  return (xn, T) => sparseMoeBlock(xn, w, T, { H, E, k, Im, Is });
 }
 
 function addInPlace(x: Float32Array, y: Float32Array): void {

@@ -29,8 +29,8 @@ export function emptyF32(ctx: GpuContext, count: number, label = 'out'): GPUBuff
 }
 
 /** Uploads an f32 [rows, cols] matrix in the context's storage format (values should be f16-exact for f16). */
-export function uploadMatrix(ctx: GpuContext, data: Float32Array, rows: number, cols: number, label = 'W'): GpuMatrix {
-  const m = allocateMatrix(ctx, label, rows, cols);
+export function uploadMatrix(ctx: GpuContext, data: Float32Array, rows: number, cols: number, label = 'W', rowGroup?: number): GpuMatrix {
+  const m = allocateMatrix(ctx, label, rows, cols, rowGroup);
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   writeMatrixRows(ctx, m, 0, ctx.storage === 'f16' ? toHalfPacked(bytes, 'F32', rows, cols) : toF32Padded(bytes, 'F32', rows, cols));
   return m;
