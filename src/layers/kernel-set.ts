@@ -15,21 +15,25 @@ export interface KernelSet {
   rmsNorm: RmsNorm;
   matmul: Matmul;
   attention: Attention;
-  conv: CausalConv1d;
-  delta: GatedDeltaRule;
+  /** Delta-rule kernels; null for models without linear_attention layers (Qwen3-VL). */
+  conv: CausalConv1d | null;
+  delta: GatedDeltaRule | null;
   gatedNorm: GatedRmsNorm;
   swiglu: SwiGlu;
   sampler: Sampler;
 }
 
 export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise<KernelSet> {
+  const linear = c.layerTypes.includes('linear_attention');
   const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler] = await Promise.all([
     Embed.create(ctx),
     RmsNorm.create(ctx),
     Matmul.create(ctx),
-    Attention.create(ctx, { nq: c.numAttentionHeads, nkv: c.numKeyValueHeads, headDim: c.headDim, rotHalf: c.rope.rotaryDim / 2, eps: c.rmsNormEps }),
-    CausalConv1d.create(ctx, c.linearConvKernelDim),
-    GatedDeltaRule.create(ctx, { nk: c.linearNumKeyHeads, nv: c.linearNumValueHeads, dk: c.linearKeyHeadDim, dv: c.linearValueHeadDim }),
+    Attention.create(ctx, {
+      nq: c.numAttentionHeads, nkv: c.numKeyValueHeads, headDim: c.headDim, rotHalf: c.rope.rotaryDim / 2, eps: c.rmsNormEps, outputGate: c.attentionOutputGate,
+    }),
+    linear ? CausalConv1d.create(ctx, c.linearConvKernelDim) : null,
+    linear ? GatedDeltaRule.create(ctx, { nk: c.linearNumKeyHeads, nv: c.linearNumValueHeads, dk: c.linearKeyHeadDim, dv: c.linearValueHeadDim }) : null,
     GatedRmsNorm.create(ctx),
     SwiGlu.create(ctx),
     Sampler.create(ctx, c.vocabSize),

@@ -9,8 +9,8 @@ import { recordMlp, type MlpWeights } from '../layers/mlp.ts';
 import type { Scratch } from '../layers/scratch.ts';
 
 export interface DecoderLayer {
-  inputNorm: GPUBuffer;  // [H] stored as 1 + w
-  postNorm: GPUBuffer;   // [H] stored as 1 + w
+  inputNorm: GPUBuffer;  // [H] the scale applied (1 + w for Qwen3.5)
+  postNorm: GPUBuffer;   // [H] the scale applied (1 + w for Qwen3.5)
   mixer: LinearAttentionLayer | FullAttentionLayer;
   mlp: MlpWeights;
 }
