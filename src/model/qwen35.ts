@@ -14,6 +14,7 @@ import { buildForward, type Capture, type DecoderLayer, type ModelParts } from '
 import { loadWeights, type LoadProgress } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
+import { PreparedVisual, type VisualSegment } from './visual-input.ts';
 
 export interface LoadOptions {
   /** Weight storage on the GPU: 'f16' (default; exact for BF16 checkpoints within f16 range) or 'f32'. */
@@ -33,6 +34,11 @@ export interface ForwardOptions {
   allLogits?: GPUBuffer;
   capture?: Capture;
   deltaForm?: 'recurrent' | 'chunked';
+  /**
+   * Vision tower output for the prompt's placeholder rows (images, videos): replaces their token
+   * embeddings and adds Qwen3-VL's DeepStack levels after the first layers. Pass `positions` too.
+   */
+  visual?: readonly VisualSegment[];
 }
 
 /**
@@ -124,17 +130,25 @@ export class Qwen35Model {
     const oneShot = options.allLogits || options.capture;
     if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
     const { device } = this.ctx;
+    const visual = options.visual ? PreparedVisual.prepare(this.ctx, this.config, ids, options.visual) : null;
     let last = 0;
-    for (let start = 0; start < T; start += chunk) {
-      const n = Math.min(chunk, T - start);
-      const slice = ids.subarray(start, start + n);
-      device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
-      this.writeRope(positions, start, n, T);
-      const program = oneShot
-        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm })
-        : this.program(n, 'prompt', options.deltaForm);
-      last = await this.run(program, n);
-      if (oneShot) program.destroy();
+    try {
+      for (let start = 0; start < T; start += chunk) {
+        const n = Math.min(chunk, T - start);
+        const slice = ids.subarray(start, start + n);
+        device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
+        this.writeRope(positions, start, n, T);
+        // Chunks with visual rows get a program of their own; plain chunks replay the cached one.
+        const visualChunk = visual?.chunk(start, n);
+        const own = oneShot || visualChunk;
+        const program = own
+          ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual: visualChunk })
+          : this.program(n, 'prompt', options.deltaForm);
+        last = await this.run(program, n);
+        if (own) program.destroy();
+      }
+    } finally {
+      visual?.destroy();
     }
     return last;
   }
