@@ -11,6 +11,7 @@ import { Matmul } from '../src/kernels/matmul.ts';
 import { RmsNorm } from '../src/kernels/rmsnorm.ts';
 import type { SamplingParams } from '../src/api.ts';
 import { Sampler, samplerUniform } from '../src/kernels/sample.ts';
+import { ScatterRows } from '../src/kernels/scatter-rows.ts';
 import { ropeTable } from '../src/model/rope.ts';
 import * as ref from '../src/reference/ops.ts';
 import { emptyF32, maxAbsDiff, readF32, run, seededValues, testContext, upload, uploadMatrix } from './helpers/gpu.ts';
@@ -254,6 +255,32 @@ test('sampler: greedy, penalties, top-k, top-p and the inverse-CDF draw match th
       assert.equal(got, expected, `case ${ci} seed ${seed}`);
       const after = new Uint32Array((await readF32(ctx.device, counts)).buffer);
       assert.equal(after[got], seen[got] + 1, 'the sampled token is counted');
+    }
+  }
+  ctx.pool.destroyAll();
+});
+
+test('scatter rows: visual rows replace or add at listed rows, by a sorted map, from an offset, in a chunk', async () => {
+  const ctx = await testContext();
+  const scatter = await ScatterRows.create(ctx);
+  for (const [H, T, rowBase] of [[37, 11, 0], [64, 8, 5], [130, 3, 9]]) {
+    const srcRows = 7;
+    const src = seededValues(2 * srcRows * H, H); // two "levels"; the second is used
+    // Prompt rows rowBase.. of this chunk, listed out of source order.
+    const pairs = [[rowBase + 1, 4], [rowBase + 0, 6], [rowBase + T - 1, 0]].sort((a, b) => a[0] - b[0]);
+    const map = upload(ctx, new Uint32Array([[rowBase + T + 3, 1], ...pairs].flat()));
+    const x0 = seededValues(T * H, 9);
+    for (const accumulate of [false, true]) {
+      const out = upload(ctx, x0);
+      await run(ctx, (b) => scatter.record(b, { map, mapOffset: 1, count: pairs.length, src: upload(ctx, src), srcOffset: srcRows * H, out, rowBase, H, accumulate }));
+      const expected = x0.slice();
+      for (const [row, s] of pairs) {
+        for (let j = 0; j < H; j++) {
+          const v = src[(srcRows + s) * H + j];
+          expected[(row - rowBase) * H + j] = accumulate ? Math.fround(expected[(row - rowBase) * H + j] + v) : v;
+        }
+      }
+      assert.equal(maxAbsDiff(await readF32(ctx.device, out), expected), 0, `H=${H} T=${T} accumulate=${accumulate}`);
     }
   }
   ctx.pool.destroyAll();
