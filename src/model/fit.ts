@@ -1,8 +1,10 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
+import { fp8TensorOf } from '../loader/fp8.ts';
 import { textWeightNames, type LayerNames } from '../loader/names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
 import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
+import { CHUNK_BYTES } from './load-weights.ts';
 
 export interface SizeOptions {
   /** Tokens the KV cache holds. */
@@ -24,6 +26,8 @@ export interface RequiredBytes {
   deltaState: number;
   scratch: number;
   total: number;
+  /** FP8 checkpoints: the staging chunk and one tensor's scales, held only while loading (on top of total). */
+  loadTransient: number;
   /** The widest weight row: matrices are split into buffers by rows, so one row must fit a binding. */
   widestRow: { name: string; bytes: number };
   /** The largest buffer of each kind that cannot be split (labelled as the engine labels it). */
@@ -53,8 +57,9 @@ function vectorNames(layer: LayerNames): string[] {
 /**
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
  * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
- * in f32; a tied lm_head once; mtp.* and the vision tower skipped), KV caches, delta-rule state and
- * the scratch buffers. Shapes are checked as the loader checks them.
+ * in f32; a tied lm_head once; mtp.* and the vision tower skipped; FP8 matrices as dequantized into
+ * that storage), KV caches, delta-rule state and the scratch buffers. Shapes, and FP8 scales, are
+ * checked as the loader checks them.
  */
 export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
   const names = textWeightNames(config);
@@ -63,8 +68,16 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   let weights = 0;
   let widestRow = { name: '', bytes: 0 };
   let widestVector = { label: '', bytes: 0 };
+  let fp8Staging = 0;
+  let fp8Scales = 0;
   for (const [name, shape] of names.expectedShapes) {
     const info = checkpoint.expectShape(name, shape);
+    const fp8 = fp8TensorOf(checkpoint, name, config.quantization);
+    if (fp8) {
+      // Fp8Uploader's staging buffer holds a chunk of whole rows (at least one), and the scales go up as f32.
+      fp8Staging = Math.max(fp8Staging, poolBytes(Math.max(CHUNK_BYTES, Math.ceil(info.shape[1] / 4) * 4)));
+      fp8Scales = Math.max(fp8Scales, poolBytes(fp8.scale.shape[0] * fp8.scale.shape[1] * 4));
+    }
     if (vectors.has(name)) {
       const bytes = poolBytes(info.shape.reduce((a, b) => a * b, 1) * 4);
       weights += bytes;
@@ -90,12 +103,14 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   if (linearLayer >= 0) wholeBuffers.push({ label: `layer${linearLayer}.conv_state`, bytes: convState }, { label: `layer${linearLayer}.recurrent_state`, bytes: recurrentState });
   const scratchBuffers = scratchSizes(c, Math.min(options.prefillChunk, options.maxContext));
   wholeBuffers.push(...scratchBuffers);
+  if (fp8Staging) wholeBuffers.push({ label: 'fp8_dequant.staging', bytes: fp8Staging });
 
   const fullLayers = c.layerTypes.filter((t) => t === 'full_attention').length;
   const kvCache = fullLayers * 2 * kvBytes;
   const deltaState = (c.numLayers - fullLayers) * (convState + recurrentState);
   const scratch = scratchBuffers.reduce((sum, b) => sum + b.bytes, 0);
-  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, widestRow, wholeBuffers };
+  const loadTransient = fp8Staging + fp8Scales;
+  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, loadTransient, widestRow, wholeBuffers };
 }
 
 /**
@@ -134,8 +149,9 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
   }
   const fits = reasons.length === 0;
   const budget = options.memoryBudgetBytes;
-  if (budget !== undefined && required.total > budget) {
-    reasons.push(`The model needs ${formatBytes(required.total)} of GPU memory, more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
+  const peak = required.total + required.loadTransient;
+  if (budget !== undefined && peak > budget) {
+    reasons.push(`The model needs ${formatBytes(peak)} of GPU memory, more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
   }
   return { fits, requiredBytes: required.total, reasons, breakdown: required };
 }

@@ -33,7 +33,7 @@ export interface ModelWeights {
 }
 
 /** Rows per upload chunk: bounded so the JS heap never holds a whole tensor of a real model. */
-const CHUNK_BYTES = 8 << 20;
+export const CHUNK_BYTES = 8 << 20;
 
 /**
  * Streams the text model's tensors from the checkpoint into GPU buffers in the engine's layout:
