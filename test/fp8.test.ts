@@ -15,6 +15,7 @@ import { readBuffer } from '../src/gpu/buffers.ts';
 import type { GpuContext, WeightStorage } from '../src/gpu/context.ts';
 import { allocateMatrix, type GpuMatrix } from '../src/gpu/weights.ts';
 import { Fp8Uploader } from '../src/model/fp8-upload.ts';
+import { Qwen35Model } from '../src/model/qwen35.ts';
 import { decodeE4M3, dequantFp8 } from '../src/reference/fp8.ts';
 import { openSafetensors } from './helpers/fixtures.ts';
 import { testContext } from './helpers/gpu.ts';
@@ -194,4 +195,37 @@ test('FP8 header rules: scales required, shaped by the block size, matching the 
   const uploader = await Fp8Uploader.create(ctx, 1024);
   await assert.rejects(uploader.upload(allocateMatrix(ctx, 'n', 4, 6), 0, withNaN, fp8TensorOf(withNaN, nan.name, q)!, undefined, () => {}), /FP8 NaN at row 2, column 3/);
   ctx.pool.destroyAll();
+});
+
+test('a failed FP8 load frees every GPU buffer it made, the dequant staging included', async () => {
+  const device = (await testContext()).device;
+  const dir = new URL('../../shared/fixtures/qwen3vl-tiny-fp8/', import.meta.url).pathname;
+  const files = new Map<string, Uint8Array>();
+  for (const name of ['config.json', SINGLE_FILE]) files.set(name, new Uint8Array(readFileSync(dir + name)));
+  const source = new MemorySource(files);
+  // The connection drops after the first layers' FP8 tensors were dequantized on the GPU.
+  const cut = (await openCheckpoint(source)).get('model.language_model.layers.2.mlp.down_proj.weight').begin;
+  const read = source.read.bind(source);
+  source.read = async (path, start, end) => {
+    if (path === SINGLE_FILE && start >= cut) throw new CheckpointError(path, 'connection lost');
+    return read(path, start, end);
+  };
+  const live = new Set<GPUBuffer>();
+  const createBuffer = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = createBuffer(descriptor);
+    const destroy = buffer.destroy.bind(buffer);
+    live.add(buffer);
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy();
+    };
+    return buffer;
+  };
+  try {
+    await assert.rejects(Qwen35Model.load(device, source), /connection lost/);
+  } finally {
+    device.createBuffer = createBuffer;
+  }
+  assert.equal(live.size, 0, `buffers left: ${[...live].map((b) => b.label).join(', ')}`);
 });

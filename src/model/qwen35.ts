@@ -125,12 +125,13 @@ export class Qwen35Model {
     if (T === 0) throw new RangeError('prefill needs at least one token');
     if (this.cachePos + T > this.maxContext) throw new ContextLengthError(this.cachePos + T, this.maxContext);
     const positions = options.positions ?? textPositions(this.cachePos + this.ropeDelta, T);
-    if (options.positions) this.ropeDelta = Math.max(...positions) + 1 - (this.cachePos + T);
     const chunk = this.parts.scratch.maxTokens;
     const oneShot = options.allLogits || options.capture;
     if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
     const { device } = this.ctx;
     const visual = options.visual ? PreparedVisual.prepare(this.ctx, this.config, ids, options.visual) : null;
+    // Only once the input is accepted: a refused prefill leaves the model as it was.
+    if (options.positions) this.ropeDelta = Math.max(...positions) + 1 - (this.cachePos + T);
     let last = 0;
     try {
       for (let start = 0; start < T; start += chunk) {
