@@ -89,42 +89,45 @@ async function referenceGreedy(dir: string, max: number, eos: Set<number>): Prom
   return out;
 }
 
-for (const variant of ['Instruct', 'Thinking'] as const) {
-  test(`engine: Qwen3-VL ${variant} loads from a served repo and chats greedily as the CPU reference does`, async () => {
-    const dir = repo(variant === 'Thinking' ? { 'chat_template.jinja': THINKING } : {});
-    const server = await serveDirectory(dir);
-    const engine = new QwenEngine(testDevice, new MemoryBlockStore());
-    try {
-      const info = await engine.load(server.url, { maxContext: 128 });
-      assert.equal(info.modelType, 'qwen3_vl');
-      assert.equal(info.thinkingByDefault, variant === 'Thinking');
-      const result = await engine.chat(ask, { temperature: 0, max_tokens: 8 }, () => {});
-      assert.deepEqual(result.tokenIds, await referenceGreedy(dir, 8, new Set([219, 221])));
-      if (variant === 'Thinking') assert.equal(result.answer, '', 'no </think> yet: everything is reasoning');
-      else assert.equal(result.thinking, '');
-      assert.ok((variant === 'Thinking' ? result.thinking : result.answer).length > 0);
-    } finally {
-      await engine.unload();
-      await server.close();
-    }
-  });
-}
-
-test('engine: generation stops at the eos ids of config.json', async () => {
-  // Make the first greedy token an eos of text_config: the chat must stop before emitting it.
-  const [first] = await referenceGreedy(FIXTURE, 1, new Set());
-  const config = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
-  config.text_config.eos_token_id = [221, first];
-  const dir = repo({ 'config.json': JSON.stringify(config) });
+/** The fixture served as a Hub repo, loaded by the engine; `run` gets both. */
+async function withEngine(dir: string, run: (engine: QwenEngine) => Promise<void>): Promise<void> {
   const server = await serveDirectory(dir);
   const engine = new QwenEngine(testDevice, new MemoryBlockStore());
   try {
-    await engine.load(server.url, { maxContext: 128 });
-    const result = await engine.chat(ask, { temperature: 0, max_tokens: 8 }, () => {});
-    assert.deepEqual(result.tokenIds, []);
-    assert.equal(result.finishReason, 'stop');
+    const info = await engine.load(server.url, { maxContext: 128 });
+    assert.equal(info.modelType, 'qwen3_vl');
+    await run(engine);
   } finally {
     await engine.unload();
     await server.close();
   }
+}
+
+test('engine, Qwen3-VL Instruct: greedy chat as the CPU reference, stopping at an eos id of config.json', async () => {
+  // Make a later greedy token an eos of text_config: the chat must stop just before it.
+  const free = await referenceGreedy(FIXTURE, 8, new Set());
+  const stopAt = free.findIndex((id, i) => i > 0 && !free.slice(0, i).includes(id));
+  assert.ok(stopAt > 0, 'a token that first appears after the first one');
+  const config = JSON.parse(readFileSync(join(FIXTURE, 'config.json'), 'utf8'));
+  config.text_config.eos_token_id = [221, free[stopAt]];
+  await withEngine(repo({ 'config.json': JSON.stringify(config) }), async (engine) => {
+    assert.equal((await engine.stats()).loaded?.thinkingByDefault, false);
+    const result = await engine.chat(ask, { temperature: 0, max_tokens: 8 }, () => {});
+    assert.deepEqual(result.tokenIds, free.slice(0, stopAt));
+    assert.equal(result.finishReason, 'stop');
+    assert.equal(result.thinking, '');
+    const tokenizer = await loadTokenizer(new NodeDirSource(FIXTURE));
+    assert.equal(result.answer, tokenizer.decode(result.tokenIds, { skipSpecialTokens: true }).replace(/^\n+/, ''));
+  });
+});
+
+test('engine, Qwen3-VL Thinking: the open <think> of its template routes the output to the thinking channel', async () => {
+  const dir = repo({ 'chat_template.jinja': THINKING });
+  await withEngine(dir, async (engine) => {
+    assert.equal((await engine.stats()).loaded?.thinkingByDefault, true);
+    const result = await engine.chat(ask, { temperature: 0, max_tokens: 8 }, () => {});
+    assert.deepEqual(result.tokenIds, await referenceGreedy(dir, 8, new Set([219, 221])));
+    assert.equal(result.answer, '', 'no </think> yet: everything is reasoning');
+    assert.ok(result.thinking.length > 0);
+  });
 });

@@ -43,7 +43,6 @@ const cases: [string, () => Promise<FileSource>, FitOptions][] = [
   ['qwen35-tiny-vl-image (vision tower skipped), f16', async () => fixture('qwen35-tiny-vl-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['tiny-text untied with mtp.*, f16', untiedWithMtp, { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['qwen3vl-tiny-image (Qwen3 decoder, vision tower skipped), f16', async () => fixture('qwen3vl-tiny-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
-  ['qwen3vl-tiny-fp8 (FP8 dequantized), f16', async () => fixture('qwen3vl-tiny-fp8'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['qwen3vl-tiny-fp8 (FP8 dequantized), f32', async () => fixture('qwen3vl-tiny-fp8'), { maxContext: 48, prefillChunk: 48, storage: 'f32' }],
 ];
 
