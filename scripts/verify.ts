@@ -1,5 +1,7 @@
-// npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose]
+// npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose] [--storage f16|f32] [--from-reference-vision]
 // Checks the engine against a fixture's reference outputs, in Node (Dawn) or in headless Chromium.
+// --from-reference-vision feeds the decoder the reference's vision output (a decoder-only check,
+// reported as such in the JSON line: "from_reference_vision": true).
 // Prints the comparison's log, then one JSON object as the last line of stdout.
 // Exit status: 0 pass, 1 mismatch, 2 error (usage, missing GPU or browser, unreadable fixture...).
 import { existsSync, statSync } from 'node:fs';
@@ -10,12 +12,12 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { QwenError } from '../src/loader/errors.ts';
-import type { VerifyOutcome } from '../src/verify/verify-fixture.ts';
+import type { VerifyOptions, VerifyOutcome } from '../src/verify/verify-fixture.ts';
 import type { PageResult } from './verify-page/main.ts';
 
 type Runtime = 'node' | 'browser';
 
-const USAGE = 'usage: npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose]';
+const USAGE = 'usage: npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose] [--storage f16|f32] [--from-reference-vision]';
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE_URL_PATH = '/__fixture';
 /** SwiftShader runs the 48 MB fixture slowly; this only stops a page that hangs. */
@@ -34,18 +36,26 @@ const CHROMIUM_ARGS = [
 /** A failure whose message says it all (a harness problem, or one the page described): no stack. */
 class ExplainedError extends Error {}
 
-function parseArgs(argv: string[]): { dir: string; runtime: Runtime; verbose: boolean } {
+/** What the CLI passes to verifyFixture in either runtime. */
+type RunOptions = Pick<VerifyOptions, 'verbose' | 'fromReferenceVision' | 'storage'>;
+
+function parseArgs(argv: string[]): { dir: string; runtime: Runtime; options: RunOptions } {
   const usage = (problem: string): never => {
     console.error(`${problem}\n${USAGE}`);
     process.exit(2);
   };
   const dirs: string[] = [];
   let runtime: Runtime = 'browser';
-  let verbose = false;
+  const options: RunOptions = { verbose: false };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
-    if (arg === '--verbose') verbose = true;
-    else if (arg === '--runtime' || arg.startsWith('--runtime=')) {
+    if (arg === '--verbose') options.verbose = true;
+    else if (arg === '--from-reference-vision') options.fromReferenceVision = true;
+    else if (arg === '--storage' || arg.startsWith('--storage=')) {
+      const value = arg === '--storage' ? argv[++i] : arg.slice('--storage='.length);
+      if (value !== 'f16' && value !== 'f32') usage(`--storage must be f16 or f32, not ${value ?? 'nothing'}`);
+      options.storage = value as 'f16' | 'f32';
+    } else if (arg === '--runtime' || arg.startsWith('--runtime=')) {
       const value = arg === '--runtime' ? argv[++i] : arg.slice('--runtime='.length);
       if (value !== 'node' && value !== 'browser') usage(`--runtime must be browser or node, not ${value ?? 'nothing'}`);
       runtime = value as Runtime;
@@ -53,25 +63,25 @@ function parseArgs(argv: string[]): { dir: string; runtime: Runtime; verbose: bo
     else dirs.push(arg);
   }
   if (dirs.length !== 1) usage(dirs.length ? `one fixture directory expected, got ${dirs.length}` : 'no fixture directory given');
-  return { dir: resolve(dirs[0]), runtime, verbose };
+  return { dir: resolve(dirs[0]), runtime, options };
 }
 
 // The engine and each runtime's tooling load inside the error handling, so that even a module that
 // fails to load ends in the JSON line.
-async function runInNode(dir: string, verbose: boolean): Promise<VerifyOutcome> {
+async function runInNode(dir: string, options: RunOptions): Promise<VerifyOutcome> {
   const { nodeDevice } = await import('./node-gpu.ts');
   const { verifyFixture } = await import('../src/verify/verify-fixture.ts');
   const { NodeDirSource } = await import('./node-file-source.ts');
   const device = await nodeDevice();
   device.onuncapturederror = (e) => console.error(`WebGPU error: ${e.error.message}`);
   try {
-    return await verifyFixture(device, new NodeDirSource(dir), { verbose, log: (line) => console.log(line) });
+    return await verifyFixture(device, new NodeDirSource(dir), { ...options, log: (line) => console.log(line) });
   } finally {
     device.destroy();
   }
 }
 
-async function runInBrowser(dir: string, verbose: boolean): Promise<VerifyOutcome> {
+async function runInBrowser(dir: string, options: RunOptions): Promise<VerifyOutcome> {
   const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
   if (!existsSync(executablePath)) throw new ExplainedError(`Chromium not found at ${executablePath}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
   const { createServer } = await import('vite');
@@ -116,7 +126,11 @@ async function runInBrowser(dir: string, verbose: boolean): Promise<VerifyOutcom
     watchdog = setTimeout(() => fail(new ExplainedError(`no result from the browser after ${BROWSER_TIMEOUT_MS / 60000} minutes`)), BROWSER_TIMEOUT_MS);
     await page.exposeFunction('verifyDone', (result: PageResult) => finish(result));
     await page.exposeFunction('verifyLog', (line: string) => console.log(line));
-    await page.goto(`http://127.0.0.1:${port}/scripts/verify-page/index.html${verbose ? '?verbose' : ''}`);
+    const query = new URLSearchParams();
+    if (options.verbose) query.set('verbose', '');
+    if (options.fromReferenceVision) query.set('fromReferenceVision', '');
+    if (options.storage) query.set('storage', options.storage);
+    await page.goto(`http://127.0.0.1:${port}/scripts/verify-page/index.html?${query}`);
     // Module scripts have run by the load event; a failed import leaves the page without its flag.
     if (!(await page.evaluate(() => window.verifyStarted === true))) {
       throw new ExplainedError('the verify page did not start (an engine module failed to load; see the messages above)');
@@ -148,14 +162,14 @@ function describeError(e: unknown): string {
   return e instanceof Error ? `${e.name === 'Error' ? '' : `${e.name}: `}${e.message}` : String(e);
 }
 
-const { dir, runtime, verbose } = parseArgs(process.argv.slice(2));
+const { dir, runtime, options } = parseArgs(process.argv.slice(2));
 let record: Record<string, unknown>;
 let status: number;
 try {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ExplainedError(`${dir} is not a directory`);
-  const outcome = runtime === 'node' ? await runInNode(dir, verbose) : await runInBrowser(dir, verbose);
-  const { pass, max_abs_logit_diff, tolerance, greedy_match } = outcome;
-  record = { pass, max_abs_logit_diff, tolerance, greedy_match };
+  const outcome = runtime === 'node' ? await runInNode(dir, options) : await runInBrowser(dir, options);
+  const { pass, max_abs_logit_diff, tolerance, greedy_match, storage, from_reference_vision } = outcome;
+  record = { pass, max_abs_logit_diff, tolerance, greedy_match, storage, ...(from_reference_vision ? { from_reference_vision } : {}) };
   status = pass ? 0 : 1;
 } catch (e) {
   // Engine errors say what went wrong; anything else may be a bug, where the stack matters.

@@ -1,5 +1,6 @@
-// Causal softmax attention with GQA and Qwen3.5's sigmoid output gate, over the KV cache:
-// out[t, h] = softmax(q[t,h] . K[0..p]^T * scale) V[0..p] * sigmoid(gate[t,h]), p = cache_pos + t.
+// Causal softmax attention with GQA over the KV cache, with Qwen3.5's sigmoid output gate when
+// OUTPUT_GATE is 1 (Qwen3-VL has none):
+// out[t, h] = softmax(q[t,h] . K[0..p]^T * scale) V[0..p] (* sigmoid(gate[t,h])), p = cache_pos + t.
 // Reference: src/reference gatedAttention. Serves decode (T = 1) and prefill alike: one workgroup
 // per (query head, token) streams the cache in tiles of WG positions with an online softmax
 // (running max and sum), so any context length fits in fixed workgroup memory.
@@ -15,7 +16,7 @@ const NEG_BIG: f32 = -3.0e38;  // a finite -inf: WGSL does not promise IEEE infi
 @group(0) @binding(2) var<storage, read> q: array<f32>;             // [T, nq, D]
 @group(0) @binding(3) var<storage, read> k_cache: array<f32>;       // [max_ctx, nkv, D]
 @group(0) @binding(4) var<storage, read> v_cache: array<f32>;       // [max_ctx, nkv, D]
-@group(0) @binding(5) var<storage, read> qkv: array<f32>;           // [T, qkv_stride]; gate of head h at h*2D + D
+@group(0) @binding(5) var<storage, read> qkv: array<f32>;           // [T, qkv_stride]; with OUTPUT_GATE, gate of head h at h*2D + D
 @group(0) @binding(6) var<storage, read_write> out: array<f32>;     // [T, nq * D]
 
 var<workgroup> q_head: array<f32, HEAD_DIM>;
@@ -61,7 +62,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   for (var i = 0u; i < DIMS_PER_LANE; i++) {
     let d = lid + i * WG;
     if (d >= HEAD_DIM) { break; }
-    let gate = qkv[t * params.qkv_stride + h * 2u * HEAD_DIM + HEAD_DIM + d];
-    out[(t * params.nq + h) * HEAD_DIM + d] = acc[i] / running_sum * sigmoid(gate);
+    var o = acc[i] / running_sum;
+    if (OUTPUT_GATE == 1u) { o *= sigmoid(qkv[t * params.qkv_stride + h * 2u * HEAD_DIM + HEAD_DIM + d]); }
+    out[(t * params.nq + h) * HEAD_DIM + d] = o;
   }
 }

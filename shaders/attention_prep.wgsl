@@ -1,7 +1,8 @@
-// Full-attention inputs, one token-head per workgroup: zero-centred RMSNorm of each q and k head
-// (q_norm / k_norm, weights stored as 1 + w), rotary embedding on the first 2 * rot_half dims,
-// then q goes to its own buffer while k (and the untouched v) go into the KV cache at row
-// cache_pos + t. Reference: src/reference rmsNorm + ropeInPlace.
+// Full-attention inputs, one token-head per workgroup: RMSNorm of each q and k head (q_norm /
+// k_norm; Qwen3.5's zero-centred weights arrive stored as 1 + w), rotary embedding on the first
+// 2 * rot_half dims (all of them for Qwen3-VL), then q goes to its own buffer while k (and the
+// untouched v) go into the KV cache at row cache_pos + t. Reference: src/reference rmsNorm + ropeInPlace.
+// Specialised on OUTPUT_GATE (1: each q head's D rows are followed by D gate rows, Qwen3.5; 0: none).
 // The rope table holds (cos, sin) per token and frequency, built on the CPU from the M-RoPE
 // positions (so every axis rule lives in one place, and no large-angle sin/cos runs on the GPU).
 // Dispatch: (nq + nkv, T); heads 0..nq-1 are queries, nq.. are key/value heads.
@@ -9,7 +10,7 @@
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<uniform> step: Step;
-@group(0) @binding(2) var<storage, read> qkv: array<f32>;           // [T, qkv_stride]: per q head [q(D) | gate(D)], then k [nkv*D], v [nkv*D]
+@group(0) @binding(2) var<storage, read> qkv: array<f32>;           // [T, qkv_stride]: per q head [q(D) | gate(D) if OUTPUT_GATE], then k [nkv*D], v [nkv*D]
 @group(0) @binding(3) var<storage, read> q_norm: array<f32>;        // [D]
 @group(0) @binding(4) var<storage, read> k_norm: array<f32>;        // [D]
 @group(0) @binding(5) var<storage, read> rope: array<f32>;          // [T, rot_half, 2]
@@ -26,7 +27,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   let is_query = head < params.nq;
   let kv_head = head - select(params.nq, 0u, is_query);
   let row = t * params.qkv_stride;
-  let src = select(row + params.k_offset + kv_head * HEAD_DIM, row + head * 2u * HEAD_DIM, is_query);
+  let src = select(row + params.k_offset + kv_head * HEAD_DIM, row + head * (1u + OUTPUT_GATE) * HEAD_DIM, is_query);
 
   var sum_sq = 0.0;
   for (var d = lid; d < HEAD_DIM; d += WG) {

@@ -11,7 +11,8 @@ import { Matmul } from '../src/kernels/matmul.ts';
 import { RmsNorm } from '../src/kernels/rmsnorm.ts';
 import type { SamplingParams } from '../src/api.ts';
 import { Sampler, samplerUniform } from '../src/kernels/sample.ts';
-import { ropeTable, textPositions } from '../src/model/rope.ts';
+import { ScatterRows } from '../src/kernels/scatter-rows.ts';
+import { ropeTable } from '../src/model/rope.ts';
 import * as ref from '../src/reference/ops.ts';
 import { emptyF32, maxAbsDiff, readF32, run, seededValues, testContext, upload, uploadMatrix } from './helpers/gpu.ts';
 
@@ -77,14 +78,24 @@ test('rmsnorm on odd and round rows, with strides and offsets', async () => {
   ctx.pool.destroyAll();
 });
 
-test('attention: q/k norm, partial M-RoPE, KV cache across calls, GQA, output gate', async () => {
+test('attention: q/k norm, partial and full M-RoPE, KV cache across calls, GQA, with and without output gate', async () => {
   const ctx = await testContext();
-  for (const [T1, T2, nq, nkv, D, rot] of [[5, 1, 4, 2, 32, 8], [70, 3, 8, 2, 256, 64], [3, 1, 3, 1, 20, 4], [1, 1, 2, 2, 64, 16]]) {
-    const stride = nq * 2 * D + 2 * nkv * D;
-    const rope = { theta: 1e7, partialRotaryFactor: rot / D, rotaryDim: rot, mropeSection: [rot / 2, 0, 0] as [number, number, number] };
+  const cases: [number, number, number, number, number, number, boolean][] = [
+    [5, 1, 4, 2, 32, 8, true], [70, 3, 8, 2, 256, 64, true], [3, 1, 3, 1, 20, 4, true], [1, 1, 2, 2, 64, 16, true],
+    // Qwen3-VL: no gate, rotary over all of head_dim.
+    [6, 2, 4, 2, 32, 32, false], [67, 1, 6, 3, 128, 128, false], [2, 3, 3, 1, 20, 20, false],
+  ];
+  for (const [T1, T2, nq, nkv, D, rot, outputGate] of cases) {
+    const qRows = outputGate ? 2 * D : D;
+    const stride = nq * qRows + 2 * nkv * D;
+    // The full-rotary cases use interleaved M-RoPE sections with positions that differ per axis.
+    const half = rot / 2;
+    const section: [number, number, number] = outputGate ? [half, 0, 0] : [half - 2 * Math.floor(half / 3), Math.floor(half / 3), Math.floor(half / 3)];
+    const rope = { theta: outputGate ? 1e7 : 5e6, partialRotaryFactor: rot / D, rotaryDim: rot, mropeSection: section };
+    const positionsOf = (start: number, T: number) => Int32Array.from({ length: 3 * T }, (_, i) => start + (i % T) * (outputGate ? 1 : 1 + Math.floor(i / T)));
     const qNorm = seededValues(D, 1, 0.5).map((v) => 1 + v);
     const kNorm = seededValues(D, 2, 0.5).map((v) => 1 + v);
-    const attention = await Attention.create(ctx, { nq, nkv, headDim: D, rotHalf: rot / 2, eps: 1e-6 });
+    const attention = await Attention.create(ctx, { nq, nkv, headDim: D, rotHalf: rot / 2, eps: 1e-6, outputGate });
     const S = T1 + T2;
     const kCache = emptyF32(ctx, S * nkv * D);
     const vCache = emptyF32(ctx, S * nkv * D);
@@ -96,7 +107,7 @@ test('attention: q/k norm, partial M-RoPE, KV cache across calls, GQA, output ga
       const qkv = seededValues(T * stride, start + 11);
       await run(ctx, (b) => attention.record(b, {
         qkv: upload(ctx, qkv), qNorm: upload(ctx, qNorm), kNorm: upload(ctx, kNorm),
-        rope: upload(ctx, ropeTable(rope, textPositions(start, T), T)),
+        rope: upload(ctx, ropeTable(rope, positionsOf(start, T), T)),
         q: emptyF32(ctx, T * nq * D), kCache, vCache, out, T,
       }), start);
       // Reference: split the fused projection, norm + rope, append to the cache, attend.
@@ -104,21 +115,21 @@ test('attention: q/k norm, partial M-RoPE, KV cache across calls, GQA, output ga
       const gate = new Float32Array(T * nq * D);
       for (let t = 0; t < T; t++) {
         for (let h = 0; h < nq; h++) {
-          q.set(qkv.subarray(t * stride + h * 2 * D, t * stride + h * 2 * D + D), (t * nq + h) * D);
-          gate.set(qkv.subarray(t * stride + h * 2 * D + D, t * stride + (h + 1) * 2 * D), (t * nq + h) * D);
+          q.set(qkv.subarray(t * stride + h * qRows, t * stride + h * qRows + D), (t * nq + h) * D);
+          gate.set(qkv.subarray(t * stride + h * qRows + D, t * stride + h * qRows + 2 * D), (t * nq + h) * D);
         }
-        refK.set(qkv.subarray(t * stride + nq * 2 * D, t * stride + nq * 2 * D + nkv * D), (start + t) * nkv * D);
-        refV.set(qkv.subarray(t * stride + nq * 2 * D + nkv * D, (t + 1) * stride), (start + t) * nkv * D);
+        refK.set(qkv.subarray(t * stride + nq * qRows, t * stride + nq * qRows + nkv * D), (start + t) * nkv * D);
+        refV.set(qkv.subarray(t * stride + nq * qRows + nkv * D, (t + 1) * stride), (start + t) * nkv * D);
       }
-      const positions = textPositions(start, T);
+      const positions = positionsOf(start, T);
       const qn = ref.rmsNorm(q, qNorm, T * nq, D, 1e-6, false);
       ref.ropeInPlace(qn, positions, T, nq, D, rope);
       const kn = ref.rmsNorm(refK.subarray(start * nkv * D, (start + T) * nkv * D), kNorm, T * nkv, D, 1e-6, false);
       ref.ropeInPlace(kn, positions, T, nkv, D, rope);
       refK.set(kn, start * nkv * D);
-      const expected = ref.gatedAttention(qn, refK, refV, gate, T, start + T, start, nq, nkv, D);
+      const expected = ref.gatedAttention(qn, refK, refV, outputGate ? gate : null, T, start + T, start, nq, nkv, D);
       const got = (await readF32(ctx.device, out)).subarray(0, T * nq * D);
-      assert.ok(maxAbsDiff(got, expected) < 2e-6, `T=${T} after ${start}: nq=${nq} nkv=${nkv} D=${D} diff ${maxAbsDiff(got, expected)}`);
+      assert.ok(maxAbsDiff(got, expected) < 2e-6, `T=${T} after ${start}: nq=${nq} nkv=${nkv} D=${D} gate=${outputGate} diff ${maxAbsDiff(got, expected)}`);
       start += T;
     }
   }
@@ -244,6 +255,32 @@ test('sampler: greedy, penalties, top-k, top-p and the inverse-CDF draw match th
       assert.equal(got, expected, `case ${ci} seed ${seed}`);
       const after = new Uint32Array((await readF32(ctx.device, counts)).buffer);
       assert.equal(after[got], seen[got] + 1, 'the sampled token is counted');
+    }
+  }
+  ctx.pool.destroyAll();
+});
+
+test('scatter rows: visual rows replace or add at listed rows, by a sorted map, from an offset, in a chunk', async () => {
+  const ctx = await testContext();
+  const scatter = await ScatterRows.create(ctx);
+  for (const [H, T, rowBase] of [[37, 11, 0], [64, 8, 5], [130, 3, 9]]) {
+    const srcRows = 7;
+    const src = seededValues(2 * srcRows * H, H); // two "levels"; the second is used
+    // Prompt rows rowBase.. of this chunk, listed out of source order.
+    const pairs = [[rowBase + 1, 4], [rowBase + 0, 6], [rowBase + T - 1, 0]].sort((a, b) => a[0] - b[0]);
+    const map = upload(ctx, new Uint32Array([[rowBase + T + 3, 1], ...pairs].flat()));
+    const x0 = seededValues(T * H, 9);
+    for (const accumulate of [false, true]) {
+      const out = upload(ctx, x0);
+      await run(ctx, (b) => scatter.record(b, { map, mapOffset: 1, count: pairs.length, src: upload(ctx, src), srcOffset: srcRows * H, out, rowBase, H, accumulate }));
+      const expected = x0.slice();
+      for (const [row, s] of pairs) {
+        for (let j = 0; j < H; j++) {
+          const v = src[(srcRows + s) * H + j];
+          expected[(row - rowBase) * H + j] = accumulate ? Math.fround(expected[(row - rowBase) * H + j] + v) : v;
+        }
+      }
+      assert.equal(maxAbsDiff(await readF32(ctx.device, out), expected), 0, `H=${H} T=${T} accumulate=${accumulate}`);
     }
   }
   ctx.pool.destroyAll();

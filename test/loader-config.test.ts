@@ -192,7 +192,7 @@ test('multimodal placeholders come from the top level; the text form has none', 
 });
 
 test('other model types are unsupported, naming the type', () => {
-  for (const modelType of ['llama', 'qwen3_vl', 'qwen3_next']) {
+  for (const modelType of ['llama', 'qwen2_vl', 'qwen3_next']) {
     assert.throws(() => parseQwen35Config(textConfig({ model_type: modelType })), (e: unknown) => e instanceof UnsupportedModelError && e.message.includes(modelType));
   }
   assert.throws(() => parseQwen35Config(textConfig({ model_type: undefined })), (e: unknown) => e instanceof UnsupportedModelError && e.message.includes('model_type'));

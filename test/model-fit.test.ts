@@ -46,6 +46,8 @@ const cases: [string, () => Promise<FileSource>, FitOptions][] = [
   ['tiny-text untied with mtp.*, f16', untiedWithMtp, { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['qwen35-tiny-moe (fused experts, vision tower skipped), f16', async () => fixture('qwen35-tiny-moe'), { maxContext: 116, prefillChunk: 100, storage: 'f16' }],
   ['tiny-moe per-expert tensors, text-only form, f32', () => moeFixtureVariant({ perExpert: true, textOnly: true }), { maxContext: 64, prefillChunk: 16, storage: 'f32' }],
+  ['qwen3vl-tiny-image (Qwen3 decoder, vision tower skipped), f16', async () => fixture('qwen3vl-tiny-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
+  ['qwen3vl-tiny-fp8 (FP8 dequantized), f32', async () => fixture('qwen3vl-tiny-fp8'), { maxContext: 48, prefillChunk: 48, storage: 'f32' }],
 ];
 
 for (const [name, source, options] of cases) {
@@ -87,6 +89,27 @@ test('skipped and tied tensors are not counted; storage and context scale the ri
   assert.equal(a.kvCache, 2 * 2 * 64 * 2 * 32 * 4);
   // 4 linear layers × (recurrent 4·16·24 + conv (2·2·16 + 4·24)·3) floats.
   assert.equal(a.deltaState, 4 * (4 * 16 * 24 + (2 * 2 * 16 + 4 * 24) * 3) * 4);
+});
+
+test('FP8 weights count as dequantized matrices in the chosen storage, plus the load-time staging', async () => {
+  const { config, checkpoint } = await open(fixture('qwen3vl-tiny-fp8'));
+  const options: FitOptions = { maxContext: 64, prefillChunk: 16, storage: 'f16' };
+  const f16 = estimateRequiredBytes(config, checkpoint, options);
+  const f32 = estimateRequiredBytes(config, checkpoint, { ...options, storage: 'f32' });
+  // 4 layers × (q 256 + k 128 + v 128 + gate/up 2·384 rows of 128, o 128 rows of 256, down 128 rows of 384).
+  const fp8Values = 4 * ((256 + 128 + 128 + 768) * 128 + 128 * 256 + 128 * 384);
+  const embedValues = 512 * 128;
+  const vectorBytes = (4 * (2 * 128 + 2 * 64) + 128) * 4;
+  assert.equal(f16.weights, (fp8Values + embedValues) * 2 + vectorBytes);
+  assert.equal(f32.weights, (fp8Values + embedValues) * 4 + vectorBytes);
+  // 8 MiB of staging, and the largest scale tensor ([3, 1] as f32: 12 bytes).
+  assert.equal(f16.loadTransient, (8 << 20) + 12);
+  assert.ok(f16.wholeBuffers.some((b) => b.label === 'fp8_dequant.staging'));
+  const bf16 = await open(fixture('qwen3vl-tiny-image'));
+  assert.equal(estimateRequiredBytes(bf16.config, bf16.checkpoint, options).loadTransient, 0);
+  // A budget between the resident bytes and the load peak is reported.
+  const fit = estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, memoryBudgetBytes: f16.total + 1 });
+  assert.match(fit.reasons[0], /more than the budget/);
 });
 
 const limits = (binding: number, buffer = 2 ** 30) => ({ maxStorageBufferBindingSize: binding, maxBufferSize: buffer }) as GPUSupportedLimits;

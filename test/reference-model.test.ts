@@ -3,8 +3,30 @@
 // state handling (prefill + decode = one prefill, split prefill = one prefill, reset = fresh).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ReferenceQwen35 } from '../src/reference/model.ts';
+import type { ReferenceDeepstack, ReferenceQwen35 } from '../src/reference/model.ts';
 import { loadFixture } from './helpers/fixtures.ts';
+
+type FixtureTensors = Awaited<ReturnType<typeof loadFixture>>['reference'];
+
+/** Qwen3-VL's DeepStack input from the fixture: image rows then video rows, their features joined per level. */
+function fixtureDeepstack(reference: FixtureTensors, H: number): ReferenceDeepstack | undefined {
+  const types = reference.i32('mm_token_type_ids');
+  const parts = ([[1, 'image'], [2, 'video']] as const)
+    .filter(([, kind]) => reference.has(`${kind}_deepstack_features`))
+    .map(([type, kind]) => ({ rows: Int32Array.from(types.keys()).filter((r) => types[r] === type), features: reference.f32(`${kind}_deepstack_features`) }));
+  if (parts.length === 0) return undefined;
+  const N = parts.reduce((n, p) => n + p.rows.length, 0);
+  const levels = parts[0].features.length / (parts[0].rows.length * H);
+  const features = new Float32Array(levels * N * H);
+  for (let k = 0; k < levels; k++) {
+    let at = k * N * H;
+    for (const p of parts) {
+      features.set(p.features.subarray(k * p.rows.length * H, (k + 1) * p.rows.length * H), at);
+      at += p.rows.length * H;
+    }
+  }
+  return { rows: Int32Array.from(parts.flatMap((p) => Array.from(p.rows))), features, levels };
+}
 
 function maxAbsDiff(a: Float32Array, b: Float32Array): number {
   assert.equal(a.length, b.length);
@@ -26,8 +48,10 @@ function argmax(row: Float32Array): number {
 }
 
 // The multimodal fixtures enter at layer 0 with their merged embeddings and M-RoPE positions: they
-// pin the interleaved axis rule with positions that differ per axis.
-for (const name of ['qwen35-tiny-text', 'qwen35-tiny-moe', 'qwen35-realdims-2l', 'qwen35-tiny-vl-image', 'qwen35-tiny-vl-video']) {
+// pin the interleaved axis rule with positions that differ per axis. Qwen3-VL's also add their
+// DeepStack features (and one stores its decoder weights in FP8, dequantized by the test helper).
+const NAMES = ['qwen35-tiny-text', 'qwen35-tiny-moe', 'qwen35-realdims-2l', 'qwen35-tiny-vl-image', 'qwen35-tiny-vl-video', 'qwen3vl-tiny-image', 'qwen3vl-tiny-video', 'qwen3vl-tiny-fp8'];
+for (const name of NAMES) {
   test(`${name}: prefill, every layer, logits, teacher-forced decode and greedy ids match transformers`, async (t) => {
     const { config, reference, create } = await loadFixture(name);
     const { hiddenSize: H, vocabSize: V, numLayers: L } = config;
@@ -36,7 +60,7 @@ for (const name of ['qwen35-tiny-text', 'qwen35-tiny-moe', 'qwen35-realdims-2l',
     const model = create();
     const multimodal = reference.has('position_ids');
     const out = multimodal
-      ? model.forward(ids, reference.i32('position_ids'), reference.f32('embeddings'))
+      ? model.forward(ids, reference.i32('position_ids'), reference.f32('embeddings'), fixtureDeepstack(reference, H))
       : model.forward(ids);
 
     assert.equal(maxAbsDiff(out.embeddings, reference.f32('embeddings')), 0, 'embeddings are exact rows of the table');
@@ -46,6 +70,14 @@ for (const name of ['qwen35-tiny-text', 'qwen35-tiny-moe', 'qwen35-realdims-2l',
       const want = layers.subarray(l * T * H, (l + 1) * T * H);
       layerRel.push(maxAbsDiff(out.layerOutputs[l], want) / maxAbs(want));
       assert.ok(layerRel[l] < 5e-4, `layer ${l} differs by ${layerRel[l]} of its max`);
+    }
+    if (reference.has('layer_outputs_before_deepstack')) {
+      const before = reference.f32('layer_outputs_before_deepstack');
+      assert.equal(out.layerOutputsBeforeDeepstack.length, before.length / (T * H));
+      out.layerOutputsBeforeDeepstack.forEach((got, k) => {
+        const want = before.subarray(k * T * H, (k + 1) * T * H);
+        assert.ok(maxAbsDiff(got, want) / maxAbs(want) < 5e-4, `layer ${k} before DeepStack`);
+      });
     }
     const finalRef = reference.f32('final_hidden');
     const finalRel = maxAbsDiff(out.finalHidden, finalRef) / maxAbs(finalRef);

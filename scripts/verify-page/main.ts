@@ -35,8 +35,11 @@ async function run(): Promise<PageResult> {
     if (!navigator.gpu) throw new GpuUnavailableError('navigator.gpu is missing');
     const device = await requestEngineDevice(await navigator.gpu.requestAdapter());
     // Uncaptured WebGPU errors need no listener: Chromium reports them as console warnings, which the harness prints.
-    const verbose = new URLSearchParams(location.search).has('verbose');
-    const outcome = await verifyFixture(device, new FetchSource(`${location.origin}/__fixture/`), { verbose, log });
+    const query = new URLSearchParams(location.search);
+    const storage = query.get('storage');
+    const outcome = await verifyFixture(device, new FetchSource(`${location.origin}/__fixture/`), {
+      verbose: query.has('verbose'), fromReferenceVision: query.has('fromReferenceVision'), storage: storage === 'f16' || storage === 'f32' ? storage : undefined, log,
+    });
     device.destroy();
     return { outcome };
   } catch (e) {

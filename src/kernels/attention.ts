@@ -17,10 +17,12 @@ export interface AttentionShape {
   /** Rotated dims per head / 2 (the rope table's row width). */
   rotHalf: number;
   eps: number;
+  /** Qwen3.5's sigmoid output gate, its rows interleaved per head into q_proj. */
+  outputGate: boolean;
 }
 
 export interface AttentionArgs {
-  /** [T, nq*2D + 2*nkv*D] fused q|gate, k, v projection. */
+  /** [T, nq*D·(1 + gate) + 2*nkv*D] fused q(|gate), k, v projection. */
   qkv: Resource;
   qNorm: GPUBuffer;
   kNorm: GPUBuffer;
@@ -30,12 +32,12 @@ export interface AttentionArgs {
   q: Resource;
   kCache: GPUBuffer;
   vCache: GPUBuffer;
-  /** [T, nq*D] gated attention output. */
+  /** [T, nq*D] attention output (gated with outputGate). */
   out: Resource;
   T: number;
 }
 
-/** Gated full attention over the KV cache: q/k norm + rope + cache write, then attention. */
+/** Full attention over the KV cache: q/k norm + rope + cache write, then (gated) attention. */
 export class Attention {
   private constructor(
     private readonly shape: AttentionShape,
@@ -44,18 +46,19 @@ export class Attention {
   ) {}
 
   static async create(ctx: GpuContext, shape: AttentionShape): Promise<Attention> {
-    const consts = { WG, HEAD_DIM: shape.headDim };
+    const consts = { WG, HEAD_DIM: shape.headDim, OUTPUT_GATE: shape.outputGate ? 1 : 0 };
     const prep = await ctx.kernel({ name: 'attention_prep', source: prepSource, params: PREP_PARAMS, consts });
     const attend = await ctx.kernel({ name: 'attention', source: attentionSource, params: ATTENTION_PARAMS, consts });
     return new Attention(shape, prep, attend);
   }
 
   record(b: ProgramBuilder, a: AttentionArgs): void {
-    const { nq, nkv, headDim: D, rotHalf, eps } = this.shape;
-    const qkvStride = nq * 2 * D + 2 * nkv * D;
+    const { nq, nkv, headDim: D, rotHalf, eps, outputGate } = this.shape;
+    const qRows = nq * (outputGate ? 2 : 1) * D;
+    const qkvStride = qRows + 2 * nkv * D;
     b.dispatch(
       this.prep,
-      { nq, nkv, qkv_stride: qkvStride, k_offset: nq * 2 * D, v_offset: nq * 2 * D + nkv * D, rot_half: rotHalf, eps },
+      { nq, nkv, qkv_stride: qkvStride, k_offset: qRows, v_offset: qRows + nkv * D, rot_half: rotHalf, eps },
       [a.qkv, a.qNorm, a.kNorm, a.rope, a.q, a.kCache, a.vCache],
       [nq + nkv, a.T, 1],
     );

@@ -6,14 +6,14 @@ import type { Scratch } from './scratch.ts';
 import type { KernelSet } from './kernel-set.ts';
 
 export interface FullAttentionWeights {
-  /** [nq*2D + 2*nkv*D, H]: q_proj (per head q then gate), k_proj, v_proj fused by rows. */
+  /** [nq*D·(1 + gate) + 2*nkv*D, H]: q_proj (per head q, then its gate rows in Qwen3.5), k_proj, v_proj fused by rows. */
   qkv: GpuMatrix;
-  qNorm: GPUBuffer;      // [D] stored as 1 + w
-  kNorm: GPUBuffer;      // [D] stored as 1 + w
+  qNorm: GPUBuffer;      // [D] the scale applied (1 + w for Qwen3.5)
+  kNorm: GPUBuffer;      // [D] the scale applied (1 + w for Qwen3.5)
   oProj: GpuMatrix;      // [H, nq*D]
 }
 
-/** Gated softmax attention: its weights plus its KV cache (k after norm and rope). */
+/** Softmax attention (gated in Qwen3.5): its weights plus its KV cache (k after norm and rope). */
 export class FullAttentionLayer {
   readonly kCache: GPUBuffer;  // [maxContext, nkv, D]
   readonly vCache: GPUBuffer;  // [maxContext, nkv, D]

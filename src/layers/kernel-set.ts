@@ -8,6 +8,7 @@ import { GatedDeltaRule } from '../kernels/gated-delta.ts';
 import { Matmul } from '../kernels/matmul.ts';
 import { RmsNorm } from '../kernels/rmsnorm.ts';
 import { Sampler } from '../kernels/sample.ts';
+import { ScatterRows } from '../kernels/scatter-rows.ts';
 import { createMoeKernels, type MoeKernels } from './moe.ts';
 
 /** Every compiled kernel a Qwen3.5 text model uses, specialised on its config once at load. */
@@ -16,26 +17,33 @@ export interface KernelSet {
   rmsNorm: RmsNorm;
   matmul: Matmul;
   attention: Attention;
-  conv: CausalConv1d;
-  delta: GatedDeltaRule;
+  /** Delta-rule kernels; null for models without linear_attention layers (Qwen3-VL). */
+  conv: CausalConv1d | null;
+  delta: GatedDeltaRule | null;
   gatedNorm: GatedRmsNorm;
   swiglu: SwiGlu;
   sampler: Sampler;
   moe: MoeKernels | null;
+  /** Visual embeddings and DeepStack features into the residual stream. */
+  scatterRows: ScatterRows;
 }
 
 export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise<KernelSet> {
-  const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler] = await Promise.all([
+  const linear = c.layerTypes.includes('linear_attention');
+  const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows] = await Promise.all([
     Embed.create(ctx),
     RmsNorm.create(ctx),
     Matmul.create(ctx),
-    Attention.create(ctx, { nq: c.numAttentionHeads, nkv: c.numKeyValueHeads, headDim: c.headDim, rotHalf: c.rope.rotaryDim / 2, eps: c.rmsNormEps }),
-    CausalConv1d.create(ctx, c.linearConvKernelDim),
-    GatedDeltaRule.create(ctx, { nk: c.linearNumKeyHeads, nv: c.linearNumValueHeads, dk: c.linearKeyHeadDim, dv: c.linearValueHeadDim }),
+    Attention.create(ctx, {
+      nq: c.numAttentionHeads, nkv: c.numKeyValueHeads, headDim: c.headDim, rotHalf: c.rope.rotaryDim / 2, eps: c.rmsNormEps, outputGate: c.attentionOutputGate,
+    }),
+    linear ? CausalConv1d.create(ctx, c.linearConvKernelDim) : null,
+    linear ? GatedDeltaRule.create(ctx, { nk: c.linearNumKeyHeads, nv: c.linearNumValueHeads, dk: c.linearKeyHeadDim, dv: c.linearValueHeadDim }) : null,
     GatedRmsNorm.create(ctx),
     SwiGlu.create(ctx),
     Sampler.create(ctx, c.vocabSize),
+    ScatterRows.create(ctx),
   ]);
   const moe = c.moe ? await createMoeKernels(ctx, c.moe, c.hiddenSize) : null;
-  return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, moe };
+  return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows, moe };
 }

@@ -39,6 +39,7 @@ export class LinearAttentionLayer {
     const { convDim, linearProj: P } = derivedSizes(c);
     const nv = c.linearNumValueHeads;
     const dv = c.linearValueHeadDim;
+    if (!k.conv || !k.delta) throw new Error('delta-rule kernels are compiled only for configs with linear_attention layers');
     k.matmul.record(b, { x: s.xn, w: w.inProj, y: s.proj, T });
     k.conv.record(b, { x: s.proj, w: w.conv, state: this.convState, out: s.conv, T, C: convDim, inStride: P });
     k.delta.record(b, {

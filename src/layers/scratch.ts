@@ -33,8 +33,8 @@ export function derivedSizes(c: Qwen35Config) {
     valueDim,
     /** Fused delta-rule projection row: q|k|v (convDim), z (valueDim), b (nv), a (nv). */
     linearProj: convDim + valueDim + 2 * c.linearNumValueHeads,
-    /** Fused attention projection row: per head q|gate (2D), then k, v. */
-    fullProj: c.numAttentionHeads * 2 * c.headDim + 2 * c.numKeyValueHeads * c.headDim,
+    /** Fused attention projection row: per head q (and gate, 2D with the output gate), then k, v. */
+    fullProj: c.numAttentionHeads * (c.attentionOutputGate ? 2 : 1) * c.headDim + 2 * c.numKeyValueHeads * c.headDim,
     attnDim: c.numAttentionHeads * c.headDim,
   };
 }

@@ -1,9 +1,12 @@
+import { parseQwen3VLConfig } from './config-qwen3vl.ts';
 import { ConfigError, UnsupportedModelError } from './errors.ts';
+import { parseQuantization, type Fp8Quantization } from './quantization.ts';
 
 /**
  * config.json → one typed, validated config object. Both Hub forms are accepted: the multimodal
  * form (`qwen3_5`, `qwen3_5_moe`: text settings under `text_config`) and the text-only form
- * (`qwen3_5_text`, `qwen3_5_moe_text`: text settings at the top level).
+ * (`qwen3_5_text`, `qwen3_5_moe_text`: text settings at the top level). Qwen3-VL (`qwen3_vl`,
+ * `qwen3_vl_text`) maps onto the same object in config-qwen3vl.ts, its differences as data.
  */
 export type LayerType = 'linear_attention' | 'full_attention';
 
@@ -24,7 +27,7 @@ export interface MoeConfig {
 }
 
 export interface Qwen35Config {
-  modelType: 'qwen3_5' | 'qwen3_5_text' | 'qwen3_5_moe' | 'qwen3_5_moe_text';
+  modelType: 'qwen3_5' | 'qwen3_5_text' | 'qwen3_5_moe' | 'qwen3_5_moe_text' | 'qwen3_vl' | 'qwen3_vl_text';
   /** Prefix of the text model's tensors: 'model.language_model.' (multimodal form) or 'model.'. */
   weightPrefix: string;
   hiddenSize: number;
@@ -51,6 +54,14 @@ export interface Qwen35Config {
   /** Multimodal placeholders (top level of the multimodal form); null in the text-only form. */
   imageTokenId: number | null;
   videoTokenId: number | null;
+  /** RMSNorm scales by 1 + weight (Qwen3.5's zero-centred norms) or by the weight itself (Qwen3-VL). */
+  zeroCentredNorms: boolean;
+  /** Full attention multiplies its output by sigmoid(gate), the gate rows interleaved per head into q_proj (Qwen3.5). */
+  attentionOutputGate: boolean;
+  /** Block-wise FP8 weights declared by quantization_config; null for unquantized checkpoints. */
+  quantization: Fp8Quantization | null;
+  /** Vision blocks feeding the DeepStack levels: level k is added after decoder layer k (Qwen3-VL; empty otherwise). */
+  deepstackVisualIndexes: number[];
 }
 
 type Json = Record<string, unknown>;
@@ -66,7 +77,7 @@ function isObject(value: unknown): value is Json {
  * Reads fields of one JSON object and reports problems by their path in config.json
  * (`text_config.hidden_size`), so a bad file can be fixed without reading this code.
  */
-class Fields {
+export class Fields {
   constructor(
     private readonly file: string,
     private readonly obj: Json,
@@ -137,6 +148,7 @@ const DEFAULTS = {
 export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Config {
   if (!isObject(json)) throw new ConfigError(file, 'is not a JSON object');
   const modelType = json.model_type;
+  if (modelType === 'qwen3_vl' || modelType === 'qwen3_vl_text') return parseQwen3VLConfig(json, file);
   const multimodal = (MULTIMODAL_TYPES as readonly unknown[]).includes(modelType);
   if (!multimodal && !(TEXT_TYPES as readonly unknown[]).includes(modelType)) {
     throw new UnsupportedModelError(modelType === undefined ? `${file} names no model_type` : `model_type ${JSON.stringify(modelType)} is not a Qwen3.5 model`);
@@ -185,6 +197,10 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Co
     eosTokenIds: parseEosTokenIds(text.has('eos_token_id') ? text : top),
     imageTokenId: multimodal ? top.tokenId('image_token_id') : null,
     videoTokenId: multimodal ? top.tokenId('video_token_id') : null,
+    zeroCentredNorms: true,
+    attentionOutputGate: true,
+    quantization: parseQuantization(top),
+    deepstackVisualIndexes: [],
   };
 }
 
@@ -244,14 +260,14 @@ function parseRope(text: Fields, headDim: number): RopeConfig {
   return { theta, partialRotaryFactor, rotaryDim, mropeSection: section as [number, number, number] };
 }
 
-function checkRopeType(fields: Fields | null, key: string, allowed: string[]): void {
+export function checkRopeType(fields: Fields | null, key: string, allowed: string[]): void {
   const ropeType = fields?.raw(key);
   if (fields && ropeType !== undefined && !allowed.includes(ropeType as string)) {
     throw fields.error(key, `is ${JSON.stringify(ropeType)}; this engine implements plain (M-)RoPE only ("default")`);
   }
 }
 
-function parseEosTokenIds(fields: Fields): number[] {
+export function parseEosTokenIds(fields: Fields): number[] {
   if (!fields.has('eos_token_id')) return [];
   const value = fields.raw('eos_token_id');
   const ids = Array.isArray(value) ? value : [value];

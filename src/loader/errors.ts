@@ -35,7 +35,7 @@ export class ConfigError extends QwenError {
 /** The model is well-formed but this engine does not run it (yet). */
 export class UnsupportedModelError extends QwenError {
   constructor(what: string) {
-    super('unsupported-model', `${what}. Supported: Qwen3.5 text models, dense and mixture-of-experts (model_type qwen3_5, qwen3_5_text, qwen3_5_moe, qwen3_5_moe_text).`);
+    super('unsupported-model', `${what}. Supported: Qwen3.5 text models, dense and mixture-of-experts (model_type qwen3_5, qwen3_5_text, qwen3_5_moe, qwen3_5_moe_text), and the Qwen3-VL decoder (qwen3_vl, qwen3_vl_text), BF16/F16/F32 or block-wise FP8.`);
   }
 }
 

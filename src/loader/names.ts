@@ -114,8 +114,8 @@ function fullAttentionNames(c: Qwen35Config, A: string, name: Namer): FullAttent
   const D = c.headDim;
   return {
     kind: 'full_attention',
-    // Per head, D query rows then D output-gate rows.
-    qProj: name(`${A}q_proj.weight`, [c.numAttentionHeads * 2 * D, H]),
+    // Per head, D query rows then (Qwen3.5) D output-gate rows.
+    qProj: name(`${A}q_proj.weight`, [c.numAttentionHeads * (c.attentionOutputGate ? 2 : 1) * D, H]),
     kProj: name(`${A}k_proj.weight`, [c.numKeyValueHeads * D, H]),
     vProj: name(`${A}v_proj.weight`, [c.numKeyValueHeads * D, H]),
     oProj: name(`${A}o_proj.weight`, [H, c.numAttentionHeads * D]),

@@ -1,9 +1,11 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
 import { checkpointWeightNames } from '../loader/expert-layout.ts';
+import { fp8TensorOf } from '../loader/fp8.ts';
 import type { LayerNames } from '../loader/names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
 import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
+import { CHUNK_BYTES } from './load-weights.ts';
 
 export interface SizeOptions {
   /** Tokens the KV cache holds. */
@@ -30,6 +32,8 @@ export interface RequiredBytes {
    * (k of E per MoE layer) and, with an untied lm_head, all embedding rows but one.
    */
   decodeWeights: number;
+  /** FP8 checkpoints: the staging chunk and one tensor's scales, held only while loading (on top of total). */
+  loadTransient: number;
   /** The widest weight row: matrices are split into buffers by rows, so one row must fit a binding. */
   widestRow: { name: string; bytes: number };
   /** MoE: one expert's gate/up or down rows, which stay together in one buffer; null for dense models. */
@@ -62,8 +66,8 @@ function vectorNames(layer: LayerNames): string[] {
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
  * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
  * in f32; a tied lm_head once; mtp.* and the vision tower skipped; experts in either checkpoint
- * layout), KV caches, delta-rule state and the scratch buffers. Shapes are checked as the loader
- * checks them.
+ * layout; FP8 matrices as dequantized into that storage), KV caches, delta-rule state and the
+ * scratch buffers. Shapes, and FP8 scales, are checked as the loader checks them.
  */
 export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
   const names = checkpointWeightNames(config, checkpoint);
@@ -72,8 +76,16 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   let weights = 0;
   let widestRow = { name: '', bytes: 0 };
   let widestVector = { label: '', bytes: 0 };
+  let fp8Staging = 0;
+  let fp8Scales = 0;
   for (const [name, shape] of names.expectedShapes) {
     const info = checkpoint.expectShape(name, shape);
+    const fp8 = fp8TensorOf(checkpoint, name, config.quantization);
+    if (fp8) {
+      // Fp8Uploader's staging buffer holds a chunk of whole rows (at least one), and the scales go up as f32.
+      fp8Staging = Math.max(fp8Staging, poolBytes(Math.max(CHUNK_BYTES, Math.ceil(info.shape[1] / 4) * 4)));
+      fp8Scales = Math.max(fp8Scales, poolBytes(fp8.scale.shape[0] * fp8.scale.shape[1] * 4));
+    }
     if (vectors.has(name)) {
       const bytes = poolBytes(info.shape.reduce((a, b) => a * b, 1) * 4);
       weights += bytes;
@@ -111,12 +123,14 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   if (linearLayer >= 0) wholeBuffers.push({ label: `layer${linearLayer}.conv_state`, bytes: convState }, { label: `layer${linearLayer}.recurrent_state`, bytes: recurrentState });
   const scratchBuffers = scratchSizes(c, Math.min(options.prefillChunk, options.maxContext));
   wholeBuffers.push(...scratchBuffers);
+  if (fp8Staging) wholeBuffers.push({ label: 'fp8_dequant.staging', bytes: fp8Staging });
 
   const fullLayers = c.layerTypes.filter((t) => t === 'full_attention').length;
   const kvCache = fullLayers * 2 * kvBytes;
   const deltaState = (c.numLayers - fullLayers) * (convState + recurrentState);
   const scratch = scratchBuffers.reduce((sum, b) => sum + b.bytes, 0);
-  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, decodeWeights, widestRow, widestExpert, wholeBuffers };
+  const loadTransient = fp8Staging + fp8Scales;
+  return { weights, kvCache, deltaState, scratch, total: weights + kvCache + deltaState + scratch, decodeWeights, loadTransient, widestRow, widestExpert, wholeBuffers };
 }
 
 /**
@@ -157,10 +171,12 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
   }
   const fits = reasons.length === 0;
   const budget = options.memoryBudgetBytes;
-  if (budget !== undefined && required.total > budget) {
-    const { weights, kvCache, deltaState, scratch } = required;
-    const parts = `weights ${formatBytes(weights)}, KV cache ${formatBytes(kvCache)}, delta-rule state ${formatBytes(deltaState)}, scratch ${formatBytes(scratch)}`;
-    reasons.push(`The model needs ${formatBytes(required.total)} of GPU memory (${parts}), more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
+  const peak = required.total + required.loadTransient;
+  if (budget !== undefined && peak > budget) {
+    const { weights, kvCache, deltaState, scratch, loadTransient } = required;
+    const transient = loadTransient ? `, ${formatBytes(loadTransient)} more while loading` : '';
+    const parts = `weights ${formatBytes(weights)}, KV cache ${formatBytes(kvCache)}, delta-rule state ${formatBytes(deltaState)}, scratch ${formatBytes(scratch)}${transient}`;
+    reasons.push(`The model needs ${formatBytes(peak)} of GPU memory (${parts}), more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
   }
   return { fits, requiredBytes: required.total, reasons, breakdown: required };
 }

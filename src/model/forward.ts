@@ -8,10 +8,11 @@ import { LinearAttentionLayer } from '../layers/linear-attention.ts';
 import { recordMlp, type MlpWeights } from '../layers/mlp.ts';
 import { isMoeWeights, recordMoe, type MoeWeights } from '../layers/moe.ts';
 import type { Scratch } from '../layers/scratch.ts';
+import { recordDeepstack, recordVisualEmbeddings, type VisualChunk } from './visual-input.ts';
 
 export interface DecoderLayer {
-  inputNorm: GPUBuffer;  // [H] stored as 1 + w
-  postNorm: GPUBuffer;   // [H] stored as 1 + w
+  inputNorm: GPUBuffer;  // [H] the scale applied (1 + w for Qwen3.5)
+  postNorm: GPUBuffer;   // [H] the scale applied (1 + w for Qwen3.5)
   mixer: LinearAttentionLayer | FullAttentionLayer;
   mlp: MlpWeights | MoeWeights;
 }
@@ -29,8 +30,10 @@ export interface ModelParts {
 /** Copies of intermediate tensors for `verify --verbose` (every buffer [.., T, H] f32). */
 export interface Capture {
   embeddings: GPUBuffer;    // [T, H]
-  layerOutputs: GPUBuffer;  // [L, T, H]
+  layerOutputs: GPUBuffer;  // [L, T, H] after each layer, DeepStack included
   finalHidden: GPUBuffer;   // [T, H]
+  /** [levels, T, H]: layers 0..levels-1 before their DeepStack addition (Qwen3-VL prompts with visual input). */
+  beforeDeepstack?: GPUBuffer;
 }
 
 export interface ForwardPlan {
@@ -42,6 +45,8 @@ export interface ForwardPlan {
   capture?: Capture;
   /** Delta-rule kernel for T > 1 (the recurrent one always serves T = 1). */
   deltaForm?: 'recurrent' | 'chunked';
+  /** Vision tower rows (and DeepStack levels) falling in this chunk of the prompt. */
+  visual?: VisualChunk;
 }
 
 /**
@@ -58,6 +63,7 @@ export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan):
 
   k.embed.record(b, { ids: plan.input === 'prompt' ? s.ids : s.token, table: m.embedTokens, out: s.x, T });
   if (plan.input === 'prompt') k.sampler.recordCount(b, { ids: s.ids, counts: s.counts, T });
+  if (plan.visual) recordVisualEmbeddings(b, k, s, plan.visual);
   if (plan.capture) b.copy(s.x, 0, plan.capture.embeddings, 0, rowBytes);
 
   m.layers.forEach((layer, i) => {
@@ -67,6 +73,10 @@ export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan):
     k.rmsNorm.record(b, { x: s.x, weight: layer.postNorm, y: s.xn, rows: T, n: H, eps: c.rmsNormEps });
     if (isMoeWeights(layer.mlp)) recordMoe(b, k, s, layer.mlp, T);
     else recordMlp(b, k, s, layer.mlp, T);
+    if (plan.visual && i < plan.visual.levels) {
+      if (plan.capture?.beforeDeepstack) b.copy(s.x, 0, plan.capture.beforeDeepstack, i * rowBytes, rowBytes);
+      recordDeepstack(b, k, s, plan.visual, i);
+    }
     if (plan.capture) b.copy(s.x, 0, plan.capture.layerOutputs, i * rowBytes, rowBytes);
   });
 

@@ -3,6 +3,7 @@ import type { Checkpoint } from '../loader/checkpoint.ts';
 import { toF32, toF32Padded, toHalfPacked } from '../loader/dtype.ts';
 import { AbortError, CheckpointError } from '../loader/errors.ts';
 import { checkpointWeightNames } from '../loader/expert-layout.ts';
+import { fp8TensorOf } from '../loader/fp8.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { allocateMatrix, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
 import type { FullAttentionWeights } from '../layers/full-attention.ts';
@@ -10,6 +11,7 @@ import type { LinearAttentionWeights } from '../layers/linear-attention.ts';
 import type { MlpWeights } from '../layers/mlp.ts';
 import type { MoeWeights } from '../layers/moe.ts';
 import { loadMoeWeights } from './load-moe.ts';
+import { Fp8Uploader } from './fp8-upload.ts';
 
 export interface LoadProgress {
   loadedBytes: number;
@@ -33,12 +35,13 @@ export interface ModelWeights {
 }
 
 /** Rows per upload chunk: bounded so the JS heap never holds a whole tensor of a real model. */
-const CHUNK_BYTES = 8 << 20;
+export const CHUNK_BYTES = 8 << 20;
 
 /**
  * Streams the text model's tensors from the checkpoint into GPU buffers in the engine's layout:
  * matrices in half (or f32) pair storage, fused where one matmul can serve several projections;
- * zero-centred norm weights as 1 + w; small vectors in float32.
+ * zero-centred norm weights (Qwen3.5) as 1 + w, plain ones (Qwen3) as they are; small vectors in float32.
+ * Block-wise FP8 matrices are dequantized on the GPU into the same storage (fp8-upload.ts).
  */
 export async function loadWeights(
   ctx: GpuContext,
@@ -47,7 +50,12 @@ export async function loadWeights(
   options: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void },
 ): Promise<ModelWeights> {
   const names = checkpointWeightNames(c, checkpoint);
-  for (const [name, shape] of names.expectedShapes) checkpoint.expectShape(name, shape);
+  // Shapes, and every FP8 tensor's scales, are checked before anything is uploaded.
+  for (const [name, shape] of names.expectedShapes) {
+    checkpoint.expectShape(name, shape);
+    fp8TensorOf(checkpoint, name, c.quantization);
+  }
+  let fp8 = null as Fp8Uploader | null; // created on the first FP8 tensor
   const totalBytes = [...names.expectedShapes.keys()].reduce((sum, n) => sum + (checkpoint.get(n).end - checkpoint.get(n).begin), 0);
   let loadedBytes = 0;
 
@@ -66,7 +74,14 @@ export async function loadWeights(
     let rowBase = 0;
     for (const name of tensors) {
       const info = checkpoint.get(name);
-      if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16 or F32`);
+      const quantized = fp8TensorOf(checkpoint, name, c.quantization);
+      if (quantized) {
+        fp8 ??= await Fp8Uploader.create(ctx, CHUNK_BYTES);
+        await fp8.upload(m, rowBase, checkpoint, quantized, options.signal, (bytes) => progress(name, bytes));
+        rowBase += info.shape[0];
+        continue;
+      }
+      if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16, F32 or block-scaled F8_E4M3`);
       const dtype = info.dtype;
       const perRow = matrixRows(info.shape) / info.shape[0];
       for await (const chunk of checkpoint.readTensorRows(name, CHUNK_BYTES, options.signal)) {
@@ -95,8 +110,8 @@ export async function loadWeights(
   const embedTokens = await matrix('embed_tokens', [names.embed]);
   const layers: LayerWeights[] = [];
   for (const [i, n] of names.layers.entries()) {
-    const inputNorm = await vector(n.inputNorm, true);
-    const postNorm = await vector(n.postNorm, true);
+    const inputNorm = await vector(n.inputNorm, c.zeroCentredNorms);
+    const postNorm = await vector(n.postNorm, c.zeroCentredNorms);
     const mlp = n.mlp.kind === 'moe'
       ? await loadMoeWeights(matrix, c, n.mlp, names.experts[i]!, i)
       : { gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj]), down: await matrix(`layer${i}.down`, [n.mlp.downProj]) };
@@ -113,13 +128,14 @@ export async function loadWeights(
       : {
           kind: 'full_attention',
           qkv: await matrix(`layer${i}.qkv`, [n.mixer.qProj, n.mixer.kProj, n.mixer.vProj]),
-          qNorm: await vector(n.mixer.qNorm, true),
-          kNorm: await vector(n.mixer.kNorm, true),
+          qNorm: await vector(n.mixer.qNorm, c.zeroCentredNorms),
+          kNorm: await vector(n.mixer.kNorm, c.zeroCentredNorms),
           oProj: await matrix(`layer${i}.o_proj`, [n.mixer.oProj]),
         };
     layers.push({ inputNorm, postNorm, mixer, mlp });
   }
-  const finalNorm = await vector(names.finalNorm, true);
+  const finalNorm = await vector(names.finalNorm, c.zeroCentredNorms);
   const lmHead = c.tieWordEmbeddings ? embedTokens : await matrix('lm_head', [names.lmHead]);
+  fp8?.destroy();
   return { embedTokens, finalNorm, lmHead, layers };
 }

@@ -15,6 +15,7 @@ import { estimateModelFit } from './fit.ts';
 import { loadWeights, type LoadProgress } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
+import { PreparedVisual, type VisualSegment } from './visual-input.ts';
 
 export interface LoadOptions {
   /** Weight storage on the GPU: 'f16' (default; exact for BF16 checkpoints within f16 range) or 'f32'. */
@@ -36,6 +37,11 @@ export interface ForwardOptions {
   allLogits?: GPUBuffer;
   capture?: Capture;
   deltaForm?: 'recurrent' | 'chunked';
+  /**
+   * Vision tower output for the prompt's placeholder rows (images, videos): replaces their token
+   * embeddings and adds Qwen3-VL's DeepStack levels after the first layers. Pass `positions` too.
+   */
+  visual?: readonly VisualSegment[];
 }
 
 /**
@@ -126,22 +132,31 @@ export class Qwen35Model {
     if (T === 0) throw new RangeError('prefill needs at least one token');
     if (this.cachePos + T > this.maxContext) throw new ContextLengthError(this.cachePos + T, this.maxContext);
     const positions = options.positions ?? textPositions(this.cachePos + this.ropeDelta, T);
-    if (options.positions) this.ropeDelta = Math.max(...positions) + 1 - (this.cachePos + T);
     const chunk = this.parts.scratch.maxTokens;
     const oneShot = options.allLogits || options.capture;
     if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
     const { device } = this.ctx;
+    const visual = options.visual ? PreparedVisual.prepare(this.ctx, this.config, ids, options.visual) : null;
+    // Only once the input is accepted: a refused prefill leaves the model as it was.
+    if (options.positions) this.ropeDelta = Math.max(...positions) + 1 - (this.cachePos + T);
     let last = 0;
-    for (let start = 0; start < T; start += chunk) {
-      const n = Math.min(chunk, T - start);
-      const slice = ids.subarray(start, start + n);
-      device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
-      this.writeRope(positions, start, n, T);
-      const program = oneShot
-        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm })
-        : this.program(n, 'prompt', options.deltaForm);
-      last = await this.run(program, n);
-      if (oneShot) program.destroy();
+    try {
+      for (let start = 0; start < T; start += chunk) {
+        const n = Math.min(chunk, T - start);
+        const slice = ids.subarray(start, start + n);
+        device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
+        this.writeRope(positions, start, n, T);
+        // Chunks with visual rows get a program of their own; plain chunks replay the cached one.
+        const visualChunk = visual?.chunk(start, n);
+        const own = oneShot || visualChunk;
+        const program = own
+          ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual: visualChunk })
+          : this.program(n, 'prompt', options.deltaForm);
+        last = await this.run(program, n);
+        if (own) program.destroy();
+      }
+    } finally {
+      visual?.destroy();
     }
     return last;
   }

@@ -1,14 +1,15 @@
-// Gated causal softmax attention with GQA. T = new tokens, S = cache rows, nq/nkv = query/kv heads,
-// D = head dim.
+// Causal softmax attention with GQA, optionally gated (Qwen3.5). T = new tokens, S = cache rows,
+// nq/nkv = query/kv heads, D = head dim.
 import { sigmoid } from './activations.ts';
 
 /**
  * Query t sits at absolute position startPos + t and attends to cache rows 0..startPos+t:
- * o = softmax(q·kᵀ · D^-½) v, q head h reading kv head floor(h / (nq/nkv)), then o *= sigmoid(gate).
- * q, gate: [T, nq, D]; kCache, vCache: [S, nkv, D] with S ≥ startPos + T. Returns [T, nq·D].
+ * o = softmax(q·kᵀ · D^-½) v, q head h reading kv head floor(h / (nq/nkv)), then o *= sigmoid(gate)
+ * unless gate is null (Qwen3 has no output gate). q, gate: [T, nq, D]; kCache, vCache: [S, nkv, D]
+ * with S ≥ startPos + T. Returns [T, nq·D].
  */
 export function gatedAttention(
-  q: Float32Array, kCache: Float32Array, vCache: Float32Array, gate: Float32Array,
+  q: Float32Array, kCache: Float32Array, vCache: Float32Array, gate: Float32Array | null,
   T: number, S: number, startPos: number, nq: number, nkv: number, D: number,
 ): Float32Array {
   if (startPos + T > S) throw new Error(`attention: queries reach row ${startPos + T - 1} but the cache has ${S} rows`);
@@ -42,7 +43,7 @@ export function gatedAttention(
         const vo = (s * nkv + kvHead) * D;
         for (let i = 0; i < D; i++) acc[i] += p * vCache[vo + i];
       }
-      for (let i = 0; i < D; i++) out[qo + i] = acc[i] * sigmoid(gate[qo + i]);
+      for (let i = 0; i < D; i++) out[qo + i] = gate ? acc[i] * sigmoid(gate[qo + i]) : acc[i];
     }
   }
   return out;

@@ -1,5 +1,5 @@
-// Gated softmax attention mixer (a `full_attention` layer) with its KV cache, composed from the
-// reference ops. T = tokens, H = hidden, nq/nkv = query/kv heads, D = head dim.
+// Softmax attention mixer (a `full_attention` layer; gated in Qwen3.5) with its KV cache, composed
+// from the reference ops. T = tokens, H = hidden, nq/nkv = query/kv heads, D = head dim.
 import type { Qwen35Config } from '../loader/config.ts';
 import { gatedAttention } from './attention.ts';
 import { matmul } from './matmul.ts';
@@ -11,17 +11,17 @@ export class ReferenceFullAttention {
   /** [capacity, nkv, D]; rows 0..position-1 hold k after k_norm and RoPE, v as projected. */
   private kCache = new Float32Array(0);
   private vCache = new Float32Array(0);
-  private readonly qProj: Float32Array; // [nq·2D, H]: per head D query rows then D gate rows
+  private readonly qProj: Float32Array; // [nq·D·(1 + gate), H]: per head D query rows, then D gate rows with the output gate
   private readonly kProj: Float32Array; // [nkv·D, H]
   private readonly vProj: Float32Array; // [nkv·D, H]
   private readonly oProj: Float32Array; // [H, nq·D]
-  private readonly qNorm: Float32Array; // [D], zero-centred
-  private readonly kNorm: Float32Array; // [D], zero-centred
+  private readonly qNorm: Float32Array; // [D], zero-centred in Qwen3.5
+  private readonly kNorm: Float32Array; // [D], zero-centred in Qwen3.5
 
   constructor(private readonly c: Qwen35Config, weights: WeightSource, prefix: string) {
     const { hiddenSize: H, numAttentionHeads: nq, numKeyValueHeads: nkv, headDim: D } = c;
     const p = `${prefix}self_attn.`;
-    this.qProj = takeWeight(weights, `${p}q_proj.weight`, nq * 2 * D, H);
+    this.qProj = takeWeight(weights, `${p}q_proj.weight`, nq * (c.attentionOutputGate ? 2 : 1) * D, H);
     this.kProj = takeWeight(weights, `${p}k_proj.weight`, nkv * D, H);
     this.vProj = takeWeight(weights, `${p}v_proj.weight`, nkv * D, H);
     this.oProj = takeWeight(weights, `${p}o_proj.weight`, H, nq * D);
@@ -34,16 +34,17 @@ export class ReferenceFullAttention {
    * positions [3, T] → mixer output [T, H]. Writes those cache rows.
    */
   forward(x: Float32Array, T: number, startPos: number, positions: Int32Array): Float32Array {
-    const { hiddenSize: H, numAttentionHeads: nq, numKeyValueHeads: nkv, headDim: D, rmsNormEps: eps, rope } = this.c;
-    const qg = matmul(x, this.qProj, T, nq * 2 * D, H);
+    const { hiddenSize: H, numAttentionHeads: nq, numKeyValueHeads: nkv, headDim: D, rmsNormEps: eps, rope, zeroCentredNorms } = this.c;
+    const qRows = this.c.attentionOutputGate ? 2 * D : D;
+    const qg = matmul(x, this.qProj, T, nq * qRows, H);
     const q = new Float32Array(T * nq * D);
-    const gate = new Float32Array(T * nq * D);
+    const gate = this.c.attentionOutputGate ? new Float32Array(T * nq * D) : null;
     for (let r = 0; r < T * nq; r++) {
-      q.set(qg.subarray(r * 2 * D, r * 2 * D + D), r * D);
-      gate.set(qg.subarray(r * 2 * D + D, (r + 1) * 2 * D), r * D);
+      q.set(qg.subarray(r * qRows, r * qRows + D), r * D);
+      gate?.set(qg.subarray(r * qRows + D, (r + 1) * qRows), r * D);
     }
-    const qn = rmsNorm(q, this.qNorm, T * nq, D, eps, true);
-    const kn = rmsNorm(matmul(x, this.kProj, T, nkv * D, H), this.kNorm, T * nkv, D, eps, true);
+    const qn = rmsNorm(q, this.qNorm, T * nq, D, eps, zeroCentredNorms);
+    const kn = rmsNorm(matmul(x, this.kProj, T, nkv * D, H), this.kNorm, T * nkv, D, eps, zeroCentredNorms);
     const v = matmul(x, this.vProj, T, nkv * D, H);
     ropeInPlace(qn, positions, T, nq, D, rope);
     ropeInPlace(kn, positions, T, nkv, D, rope);

@@ -1,6 +1,6 @@
-// The whole Qwen3.5 dense text model on the CPU, composed from the reference layers: slow and
-// obvious, for checking the GPU engine layer by layer. T = tokens, H = hidden, V = vocabulary,
-// I = MLP width.
+// The whole Qwen3.5 dense text model, or the Qwen3-VL decoder (same config object, its differences
+// as data), on the CPU, composed from the reference layers: slow and obvious, for checking the GPU
+// engine layer by layer. T = tokens, H = hidden, V = vocabulary, I = MLP width, N = visual rows.
 import type { Qwen35Config } from '../loader/config.ts';
 import { swiglu } from './activations.ts';
 import { ReferenceFullAttention } from './full-attention.ts';
@@ -13,18 +13,27 @@ import { takeWeight, type WeightSource } from './weights.ts';
 export interface ReferenceForward {
   /** [T, H] token embeddings: the input of layer 0. */
   embeddings: Float32Array;
-  /** Per layer, [T, H]: the residual stream after that layer. */
+  /** Per layer, [T, H]: the residual stream after that layer (including its DeepStack addition). */
   layerOutputs: Float32Array[];
+  /** Per DeepStack level k, [T, H]: the output of layer k before the addition. */
+  layerOutputsBeforeDeepstack: Float32Array[];
   /** [T, H] after the final norm. */
   finalHidden: Float32Array;
   /** [T, V]. */
   logits: Float32Array;
 }
 
+/** Qwen3-VL DeepStack input: level k's row i is added after layer k to prompt row rows[i]. */
+export interface ReferenceDeepstack {
+  rows: Int32Array;       // [N] distinct prompt rows (the image/video placeholders)
+  features: Float32Array; // [levels, N, H]
+  levels: number;
+}
+
 interface DecoderLayer {
   mixer: ReferenceLinearAttention | ReferenceFullAttention;
-  inputNorm: Float32Array; // [H], zero-centred
-  postNorm: Float32Array;  // [H], zero-centred
+  inputNorm: Float32Array; // [H], zero-centred in Qwen3.5
+  postNorm: Float32Array;  // [H], zero-centred in Qwen3.5
   /** The SwiGLU MLP or the sparse MoE block: normed [T, H] → [T, H]. */
   ffn: (xn: Float32Array, T: number) => Float32Array;
 }
@@ -38,7 +47,7 @@ export function textPositions(start: number, T: number): Int32Array {
 
 export class ReferenceQwen35 {
   private readonly embed: Float32Array;  // [V, H]
-  private readonly norm: Float32Array;   // [H], zero-centred
+  private readonly norm: Float32Array;   // [H], zero-centred in Qwen3.5
   private readonly lmHead: Float32Array; // [V, H]; embed when tied
   private readonly layers: DecoderLayer[];
   private cachePos = 0;
@@ -70,35 +79,45 @@ export class ReferenceQwen35 {
    * it; T = 1 is a decode step) and advances it. positions [3, T] are the M-RoPE positions
    * (temporal, height, width); by default all three are the cache positions. inputEmbeds [T, H],
    * when given, replaces the token embeddings as the input of layer 0 (multimodal prompts, whose
-   * placeholder rows hold the vision tower's output).
+   * placeholder rows hold the vision tower's output); deepstack adds Qwen3-VL's DeepStack features.
    */
-  forward(ids: Int32Array, positions?: Int32Array, inputEmbeds?: Float32Array): ReferenceForward {
-    const { hiddenSize: H, vocabSize: V, rmsNormEps: eps } = this.config;
+  forward(ids: Int32Array, positions?: Int32Array, inputEmbeds?: Float32Array, deepstack?: ReferenceDeepstack): ReferenceForward {
+    const { hiddenSize: H, vocabSize: V, rmsNormEps: eps, zeroCentredNorms: zc } = this.config;
     const T = ids.length;
     const start = this.cachePos;
     const pos = positions ?? textPositions(start, T);
     if (T === 0) throw new Error('forward: no tokens');
     if (pos.length !== 3 * T) throw new Error(`forward: positions must be [3, ${T}], got ${pos.length} values`);
     if (inputEmbeds && inputEmbeds.length !== T * H) throw new Error(`forward: inputEmbeds must be [${T}, ${H}]`);
+    if (deepstack && deepstack.features.length !== deepstack.levels * deepstack.rows.length * H) throw new Error('forward: deepstack features must be [levels, rows, H]');
 
     const embeddings = inputEmbeds ? inputEmbeds.slice() : this.embedTokens(ids);
 
     const x = embeddings.slice();
     const layerOutputs: Float32Array[] = [];
-    for (const layer of this.layers) {
-      const xn = rmsNorm(x, layer.inputNorm, T, H, eps, true);
+    const layerOutputsBeforeDeepstack: Float32Array[] = [];
+    for (const [k, layer] of this.layers.entries()) {
+      const xn = rmsNorm(x, layer.inputNorm, T, H, eps, zc);
       const mixed = layer.mixer instanceof ReferenceLinearAttention
         ? layer.mixer.forward(xn, T)
         : layer.mixer.forward(xn, T, start, pos);
       addInPlace(x, mixed);
-      const hn = rmsNorm(x, layer.postNorm, T, H, eps, true);
+      const hn = rmsNorm(x, layer.postNorm, T, H, eps, zc);
       addInPlace(x, layer.ffn(hn, T));
+      if (deepstack && k < deepstack.levels) {
+        layerOutputsBeforeDeepstack.push(x.slice());
+        const N = deepstack.rows.length;
+        for (const [i, row] of deepstack.rows.entries()) {
+          const feature = deepstack.features.subarray((k * N + i) * H, (k * N + i + 1) * H);
+          for (let j = 0; j < H; j++) x[row * H + j] += feature[j];
+        }
+      }
       layerOutputs.push(x.slice());
     }
-    const finalHidden = rmsNorm(x, this.norm, T, H, eps, true);
+    const finalHidden = rmsNorm(x, this.norm, T, H, eps, zc);
     const logits = matmul(finalHidden, this.lmHead, T, V, H);
     this.cachePos += T;
-    return { embeddings, layerOutputs, finalHidden, logits };
+    return { embeddings, layerOutputs, layerOutputsBeforeDeepstack, finalHidden, logits };
   }
 
   /** ids [T] → rows of embed_tokens [T, H]. */

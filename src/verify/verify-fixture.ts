@@ -1,14 +1,24 @@
 import { readSafetensorsHeader, type TensorInfo } from '../loader/safetensors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
+import { parseQwen35Config } from '../loader/config.ts';
 import { CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
 import { readF32 } from '../gpu/buffers.ts';
+import type { WeightStorage } from '../gpu/context.ts';
 import { GREEDY } from '../kernels/sample.ts';
 import { Qwen35Model } from '../model/qwen35.ts';
 import { compare, describe } from './compare.ts';
+import { referenceVisualInput } from './reference-vision.ts';
 
 export interface VerifyOptions {
   verbose: boolean;
   log: (line: string) => void;
+  /**
+   * Run the decoder from the reference's vision output (embeddings at the placeholder rows,
+   * DeepStack features) instead of a vision tower: a decoder-only check, never a full pass.
+   */
+  fromReferenceVision?: boolean;
+  /** Weight storage; by default f16, or f32 for FP8 checkpoints (their dequantized values are not all f16-exact). */
+  storage?: WeightStorage;
 }
 
 /** The comparison's outcome; the CLI adds `fixture` and `runtime` and prints it as JSON. */
@@ -17,6 +27,10 @@ export interface VerifyOutcome {
   max_abs_logit_diff: number;
   tolerance: number;
   greedy_match: string;
+  /** The weight storage the engine ran with. */
+  storage: WeightStorage;
+  /** Present (true) only for a decoder-only check from the reference's vision output. */
+  from_reference_vision?: true;
 }
 
 interface Tolerances {
@@ -36,32 +50,45 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
   const { log } = options;
   const meta = (await readJsonFile(source, 'reference.json')) as Record<string, unknown>;
   const reference = await ReferenceTensors.open(source);
-  if (reference.has('pixel_values') || reference.has('pixel_values_videos')) {
-    throw new UnsupportedModelError('This fixture has image or video input; the vision tower is not implemented yet');
+  const fromReference = options.fromReferenceVision === true;
+  if ((reference.has('pixel_values') || reference.has('pixel_values_videos')) && !fromReference) {
+    throw new UnsupportedModelError('This fixture has image or video input; the vision tower is not implemented yet (--from-reference-vision checks the decoder alone)');
   }
+  if (fromReference && !reference.has('mm_token_type_ids')) throw new CheckpointError(REFERENCE, '--from-reference-vision needs a multimodal fixture (mm_token_type_ids, embeddings)');
   const tol = tolerances(meta);
   const ids = await reference.i32('input_ids');
   const generated = await reference.i32('generated_ids');
   const T = ids.length;
   const N = generated.length;
 
+  const fp8 = parseQwen35Config(await readJsonFile(source, 'config.json')).quantization !== null;
+  const storage = options.storage ?? (fp8 ? 'f32' : 'f16');
   const started = performance.now();
-  const model = await Qwen35Model.load(device, source, { storage: 'f16', prefillChunk: T, maxContext: T + N });
+  const model = await Qwen35Model.load(device, source, { storage, prefillChunk: T, maxContext: T + N });
   try {
     const c = model.config;
     log(`model: ${c.modelType}, ${c.numLayers} layers [${c.layerTypes.map((t) => (t === 'full_attention' ? 'F' : 'L')).join('')}], hidden ${c.hiddenSize}, vocab ${c.vocabSize}; ${(model.gpuBytes / 2 ** 20).toFixed(1)} MiB on the GPU; loaded in ${(performance.now() - started).toFixed(0)} ms`);
+    log(`weights: ${storage} storage${fp8 ? `, FP8 (${c.quantization!.blockSize.join('×')} blocks) dequantized on the GPU${storage === 'f16' ? '; some dequantized values round in f16' : ', exactly'}` : ''}`);
     model.configureSampling(GREEDY);
     const V = c.vocabSize;
     const H = c.hiddenSize;
     const pool = model.ctx.pool;
     const allLogits = pool.storage('verify.logits', T * V * 4);
-    const capture = options.verbose
-      ? { embeddings: pool.storage('verify.embeddings', T * H * 4), layerOutputs: pool.storage('verify.layers', c.numLayers * T * H * 4), finalHidden: pool.storage('verify.final', T * H * 4) }
+    const levels = c.deepstackVisualIndexes.length;
+    const beforeDeepstack = fromReference && levels > 0 && reference.has('layer_outputs_before_deepstack');
+    // A decoder-only check compares every hidden state, as --verbose does.
+    const capture = options.verbose || fromReference
+      ? {
+          embeddings: pool.storage('verify.embeddings', T * H * 4), layerOutputs: pool.storage('verify.layers', c.numLayers * T * H * 4), finalHidden: pool.storage('verify.final', T * H * 4),
+          beforeDeepstack: beforeDeepstack ? pool.storage('verify.before_deepstack', levels * T * H * 4) : undefined,
+        }
       : undefined;
     const positions = reference.has('position_ids') ? await reference.i32('position_ids') : undefined;
+    const visual = fromReference ? await referenceVisualInput(model.ctx, reference, H) : undefined;
+    if (visual) log(`vision: FROM THE REFERENCE (decoder-only check): ${visual.map((s) => `${s.rows.length} rows${s.deepstack ? ` + ${levels} DeepStack levels` : ''}`).join(', ')}`);
 
     const prefillStart = performance.now();
-    const first = await model.prefill(ids, { allLogits, capture, positions });
+    const first = await model.prefill(ids, { allLogits, capture, positions, visual });
     log(`prefill: ${T} tokens in ${(performance.now() - prefillStart).toFixed(0)} ms`);
     const promptLogits = compare('logits', await reference.f32('logits'), await readF32(device, allLogits));
     log(describe(promptLogits, { abs: tol.logits }));
@@ -80,6 +107,7 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
       };
       await check('embeddings', capture.embeddings, 1, T);
       await check('layer_outputs', capture.layerOutputs, c.numLayers, T);
+      if (capture.beforeDeepstack) await check('layer_outputs_before_deepstack', capture.beforeDeepstack, levels, T);
       await check('final_hidden', capture.finalHidden, 1, T);
     }
 
@@ -100,7 +128,8 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
 
     const maxAbs = Math.max(promptLogits.maxAbs, decodeMax);
     const pass = promptLogits.maxAbs <= tol.logits && decodeMax <= tol.decodeLogits && matches === N && hiddenOk;
-    return { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}` };
+    const outcome: VerifyOutcome = { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}`, storage };
+    return fromReference ? { ...outcome, from_reference_vision: true } : outcome;
   } finally {
     model.destroy();
   }

@@ -4,6 +4,7 @@ import { parseQwen35Config } from '../../src/loader/config.ts';
 import { toF32 } from '../../src/loader/dtype.ts';
 import { MemorySource } from '../../src/loader/file-source.ts';
 import { readSafetensorsHeader, type SafetensorsHeader } from '../../src/loader/safetensors.ts';
+import { dequantFp8 } from '../../src/reference/fp8.ts';
 import { ReferenceQwen35 } from '../../src/reference/model.ts';
 
 export const FIXTURES = new URL('../../../shared/fixtures/', import.meta.url);
@@ -20,8 +21,14 @@ export async function openSafetensors(dir: URL, file: string) {
   };
   return {
     has: (name: string) => header.tensors.has(name),
-    f32(name: string): Float32Array {
+    raw,
+    /** Float tensors widened; block-scaled FP8 weights dequantized with `fp8Block` (the config's weight_block_size). */
+    f32(name: string, fp8Block?: readonly [number, number]): Float32Array {
       const { info, bytes: b } = raw(name);
+      if (info.dtype === 'F8_E4M3' && fp8Block) {
+        const scale = raw(`${name}_scale_inv`);
+        return dequantFp8(b, toF32(scale.bytes, scale.info.dtype as 'BF16'), info.shape[0], info.shape[1], fp8Block);
+      }
       if (info.dtype !== 'F32' && info.dtype !== 'BF16') throw new Error(`${name}: dtype ${info.dtype}`);
       return toF32(b, info.dtype);
     },
@@ -38,6 +45,7 @@ export async function loadFixture(name: string) {
   const config = parseQwen35Config(JSON.parse(readFileSync(new URL('config.json', dir), 'utf8')));
   const weights = await openSafetensors(dir, 'model.safetensors');
   const reference = await openSafetensors(dir, 'reference.safetensors');
-  return { config, reference, create: () => new ReferenceQwen35(config, (n) => weights.f32(n)) };
+  const block = config.quantization?.blockSize;
+  return { config, reference, create: () => new ReferenceQwen35(config, (n) => weights.f32(n, block)) };
 }
 
