@@ -1,4 +1,5 @@
 import { ConfigError, UnsupportedModelError } from './errors.ts';
+import { parseVisionConfig, type VisionConfig } from './vision-config.ts';
 
 /**
  * config.json → one typed, validated config object. Both Hub forms are accepted: the multimodal
@@ -51,6 +52,8 @@ export interface Qwen35Config {
   /** Multimodal placeholders (top level of the multimodal form); null in the text-only form. */
   imageTokenId: number | null;
   videoTokenId: number | null;
+  /** The vision tower (`vision_config` of the multimodal form); null in the text-only form. */
+  vision: VisionConfig | null;
 }
 
 type Json = Record<string, unknown>;
@@ -66,7 +69,7 @@ function isObject(value: unknown): value is Json {
  * Reads fields of one JSON object and reports problems by their path in config.json
  * (`text_config.hidden_size`), so a bad file can be fixed without reading this code.
  */
-class Fields {
+export class Fields {
   constructor(
     private readonly file: string,
     private readonly obj: Json,
@@ -185,6 +188,7 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Co
     eosTokenIds: parseEosTokenIds(text.has('eos_token_id') ? text : top),
     imageTokenId: multimodal ? top.tokenId('image_token_id') : null,
     videoTokenId: multimodal ? top.tokenId('video_token_id') : null,
+    vision: multimodal ? parseVisionConfig(top.object('vision_config'), text.positiveInt('hidden_size')) : null,
   };
 }
 
