@@ -154,8 +154,8 @@ let status: number;
 try {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ExplainedError(`${dir} is not a directory`);
   const outcome = runtime === 'node' ? await runInNode(dir, verbose) : await runInBrowser(dir, verbose);
-  const { pass, max_abs_logit_diff, tolerance, greedy_match } = outcome;
-  record = { pass, max_abs_logit_diff, tolerance, greedy_match };
+  const { pass, max_abs_logit_diff, tolerance, greedy_match, vision } = outcome;
+  record = { pass, max_abs_logit_diff, tolerance, greedy_match, ...(vision && { vision }) };
   status = pass ? 0 : 1;
 } catch (e) {
   // Engine errors say what went wrong; anything else may be a bug, where the stack matters.

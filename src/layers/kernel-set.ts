@@ -8,6 +8,7 @@ import { GatedDeltaRule } from '../kernels/gated-delta.ts';
 import { Matmul } from '../kernels/matmul.ts';
 import { RmsNorm } from '../kernels/rmsnorm.ts';
 import { Sampler } from '../kernels/sample.ts';
+import { ScatterRows } from '../kernels/scatter-rows.ts';
 
 /** Every compiled kernel a Qwen3.5 text model uses, specialised on its config once at load. */
 export interface KernelSet {
@@ -20,10 +21,12 @@ export interface KernelSet {
   gatedNorm: GatedRmsNorm;
   swiglu: SwiGlu;
   sampler: Sampler;
+  /** Vision tokens onto the prompt's placeholder rows. */
+  scatterRows: ScatterRows;
 }
 
 export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise<KernelSet> {
-  const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler] = await Promise.all([
+  const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows] = await Promise.all([
     Embed.create(ctx),
     RmsNorm.create(ctx),
     Matmul.create(ctx),
@@ -33,6 +36,7 @@ export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise
     GatedRmsNorm.create(ctx),
     SwiGlu.create(ctx),
     Sampler.create(ctx, c.vocabSize),
+    ScatterRows.create(ctx),
   ]);
-  return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler };
+  return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows };
 }

@@ -33,6 +33,8 @@ export interface ForwardOptions {
   allLogits?: GPUBuffer;
   capture?: Capture;
   deltaForm?: 'recurrent' | 'chunked';
+  /** Vision tokens for placeholder rows: rows[t] is the row of `embeddings` ([tokens, H]) for prompt position t, or -1. */
+  visual?: { embeddings: GPUBuffer; rows: Int32Array };
 }
 
 /**
@@ -119,22 +121,33 @@ export class Qwen35Model {
     if (T === 0) throw new RangeError('prefill needs at least one token');
     if (this.cachePos + T > this.maxContext) throw new ContextLengthError(this.cachePos + T, this.maxContext);
     const positions = options.positions ?? textPositions(this.cachePos + this.ropeDelta, T);
-    if (options.positions) this.ropeDelta = Math.max(...positions) + 1 - (this.cachePos + T);
+    if (options.positions) this.ropeDelta = positions.reduce((a, b) => Math.max(a, b), -Infinity) + 1 - (this.cachePos + T);
+    if (options.visual && options.visual.rows.length !== T) throw new RangeError(`visual rows must have one entry per prompt token (${options.visual.rows.length} for ${T})`);
+    const visualRows = options.visual ? this.uploadRows(options.visual.rows) : null;
     const chunk = this.parts.scratch.maxTokens;
     const oneShot = options.allLogits || options.capture;
     if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
     const { device } = this.ctx;
     let last = 0;
-    for (let start = 0; start < T; start += chunk) {
-      const n = Math.min(chunk, T - start);
-      const slice = ids.subarray(start, start + n);
-      device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
-      this.writeRope(positions, start, n, T);
-      const program = oneShot
-        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm })
-        : this.program(n, 'prompt', options.deltaForm);
-      last = await this.run(program, n);
-      if (oneShot) program.destroy();
+    try {
+      for (let start = 0; start < T; start += chunk) {
+        const n = Math.min(chunk, T - start);
+        const slice = ids.subarray(start, start + n);
+        device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
+        this.writeRope(positions, start, n, T);
+        // Chunks holding vision tokens get a program of their own, built for this request's buffers.
+        const visual = visualRows && options.visual!.rows.subarray(start, start + n).some((r) => r >= 0)
+          ? { rows: visualRows, offset: start, src: options.visual!.embeddings }
+          : undefined;
+        const once = oneShot || visual;
+        const program = once
+          ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual })
+          : this.program(n, 'prompt', options.deltaForm);
+        last = await this.run(program, n);
+        if (once) program.destroy();
+      }
+    } finally {
+      if (visualRows) this.ctx.pool.destroy(visualRows);
     }
     return last;
   }
@@ -213,6 +226,12 @@ export class Qwen35Model {
     this.readback.unmap();
     this.cachePos += tokens;
     return token;
+  }
+
+  private uploadRows(rows: Int32Array): GPUBuffer {
+    const buffer = this.ctx.pool.storage('prefill.visual_rows', rows.byteLength);
+    this.ctx.device.queue.writeBuffer(buffer, 0, rows.buffer, rows.byteOffset, rows.byteLength);
+    return buffer;
   }
 
   private writeRope(positions: Int32Array, start: number, n: number, T: number): void {

@@ -1,10 +1,11 @@
 import { readSafetensorsHeader, type TensorInfo } from '../loader/safetensors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
-import { CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
+import { CheckpointError } from '../loader/errors.ts';
 import { readF32 } from '../gpu/buffers.ts';
 import { GREEDY } from '../kernels/sample.ts';
 import { Qwen35Model } from '../model/qwen35.ts';
 import { compare, describe } from './compare.ts';
+import { verifyVision, type VisionOutcome } from './verify-vision.ts';
 
 export interface VerifyOptions {
   verbose: boolean;
@@ -17,12 +18,15 @@ export interface VerifyOutcome {
   max_abs_logit_diff: number;
   tolerance: number;
   greedy_match: string;
+  /** Multimodal fixtures: the preprocessing, position and vision tower checks. */
+  vision?: VisionOutcome;
 }
 
 interface Tolerances {
   logits: number;
   decodeLogits: number;
   hiddenRel: number;
+  visionRel: number;
 }
 
 const REFERENCE = 'reference.safetensors';
@@ -36,9 +40,6 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
   const { log } = options;
   const meta = (await readJsonFile(source, 'reference.json')) as Record<string, unknown>;
   const reference = await ReferenceTensors.open(source);
-  if (reference.has('pixel_values') || reference.has('pixel_values_videos')) {
-    throw new UnsupportedModelError('This fixture has image or video input; the vision tower is not implemented yet');
-  }
   const tol = tolerances(meta);
   const ids = await reference.i32('input_ids');
   const generated = await reference.i32('generated_ids');
@@ -58,10 +59,11 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
     const capture = options.verbose
       ? { embeddings: pool.storage('verify.embeddings', T * H * 4), layerOutputs: pool.storage('verify.layers', c.numLayers * T * H * 4), finalHidden: pool.storage('verify.final', T * H * 4) }
       : undefined;
-    const positions = reference.has('position_ids') ? await reference.i32('position_ids') : undefined;
+    // Multimodal fixtures: our own preprocessing from the raw pixels, tower, positions and placement.
+    const vision = reference.has('position_ids') ? await verifyVision(model, source, reference, ids, { verbose: options.verbose, log, visionRel: tol.visionRel }) : null;
 
     const prefillStart = performance.now();
-    const first = await model.prefill(ids, { allLogits, capture, positions });
+    const first = await model.prefill(ids, { allLogits, capture, positions: vision?.positions, visual: vision?.visual }).finally(() => vision?.release());
     log(`prefill: ${T} tokens in ${(performance.now() - prefillStart).toFixed(0)} ms`);
     const promptLogits = compare('logits', await reference.f32('logits'), await readF32(device, allLogits));
     log(describe(promptLogits, { abs: tol.logits }));
@@ -99,8 +101,8 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
     log(`per decoded token: ${cost.dispatches} dispatches, ${cost.passes} compute pass(es), ${cost.commandBuffers} command buffer, 1 readback of 4 bytes`);
 
     const maxAbs = Math.max(promptLogits.maxAbs, decodeMax);
-    const pass = promptLogits.maxAbs <= tol.logits && decodeMax <= tol.decodeLogits && matches === N && hiddenOk;
-    return { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}` };
+    const pass = promptLogits.maxAbs <= tol.logits && decodeMax <= tol.decodeLogits && matches === N && hiddenOk && (vision?.outcome.pass ?? true);
+    return { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}`, vision: vision?.outcome };
   } finally {
     model.destroy();
   }
@@ -114,10 +116,11 @@ function tolerances(meta: Record<string, unknown>): Tolerances {
     logits: num(suggested.logits_max_abs, 2e-3),
     decodeLogits: num(suggested.decode_logits_max_abs, 2e-3),
     hiddenRel: num(suggested.hidden_max_rel, 5e-4),
+    visionRel: num(suggested.vision_max_rel, 5e-4),
   };
 }
 
-class ReferenceTensors {
+export class ReferenceTensors {
   private constructor(
     private readonly source: FileSource,
     private readonly tensors: Map<string, TensorInfo>,
@@ -129,6 +132,12 @@ class ReferenceTensors {
 
   has(name: string): boolean {
     return this.tensors.has(name);
+  }
+
+  shape(name: string): number[] {
+    const info = this.tensors.get(name);
+    if (!info) throw new CheckpointError(REFERENCE, `missing tensor ${name}`);
+    return info.shape;
   }
 
   async f32(name: string): Promise<Float32Array> {

@@ -20,3 +20,10 @@ export class VisualTokenLimitError extends QwenError {
     super('too-many-visual-tokens', `${problem}. Attach fewer or smaller images or shorter videos, or raise max_visual_tokens (and the context size).`);
   }
 }
+
+/** The rendered prompt's vision placeholders do not match the request's images and videos. */
+export class VisionPromptError extends QwenError {
+  constructor(problem: string) {
+    super('vision-prompt-mismatch', `${problem}. Put images and videos in content parts only; message text must not contain the tokens <|image_pad|>, <|video_pad|>, <|vision_start|> or <|vision_end|>.`);
+  }
+}

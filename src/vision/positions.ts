@@ -1,5 +1,7 @@
+import type { Qwen35Config } from '../loader/config.ts';
 import type { GridThw } from '../loader/vision-config.ts';
-import { VisualTokenLimitError } from './errors.ts';
+import type { PreparedVisual } from './preprocess.ts';
+import { VisionPromptError } from './errors.ts';
 
 /** Token kinds of mm_token_type_ids. */
 export const TEXT = 0;
@@ -44,11 +46,11 @@ export function multimodalPositions(
     } else {
       const grid = queues[types[start]].shift();
       const kind = types[start] === IMAGE ? 'image' : 'video';
-      if (!grid) throw new VisualTokenLimitError(`The prompt has more ${kind} placeholder runs than ${kind} inputs`);
+      if (!grid) throw new VisionPromptError(`The prompt has more ${kind} placeholder runs than ${kind} inputs`);
       const rows = grid.h / mergeSize;
       const cols = grid.w / mergeSize;
       if (end - start !== grid.t * rows * cols) {
-        throw new VisualTokenLimitError(`A run of ${end - start} ${kind} placeholders does not match its grid ${grid.t}×${grid.h}×${grid.w} (${grid.t * rows * cols} tokens)`);
+        throw new VisionPromptError(`A run of ${end - start} ${kind} placeholders does not match its grid ${grid.t}×${grid.h}×${grid.w} (${grid.t * rows * cols} tokens)`);
       }
       let i = start;
       for (let t = 0; t < grid.t; t++) {
@@ -66,4 +68,28 @@ export function multimodalPositions(
     start = end;
   }
   return { positions, ropeDelta: max + 1 - T };
+}
+
+/**
+ * M-RoPE positions of the prompt, and for each position the row of the tower's output it takes:
+ * image placeholders the image tokens in order, video placeholders the video tokens after them.
+ */
+export function promptPlacement(
+  ids: ArrayLike<number>, config: Qwen35Config, images: readonly PreparedVisual[], videos: readonly PreparedVisual[], mergeSize: number,
+): { positions: Int32Array; rows: Int32Array; ropeDelta: number } {
+  const types = tokenTypes(ids, config.imageTokenId, config.videoTokenId);
+  const imageTokens = images.reduce((sum, p) => sum + p.tokens, 0);
+  const videoTokens = videos.reduce((sum, p) => sum + p.tokens, 0);
+  const rows = new Int32Array(ids.length).fill(-1);
+  let image = 0;
+  let video = 0;
+  types.forEach((type, t) => {
+    if (type === IMAGE) rows[t] = image++;
+    else if (type === VIDEO) rows[t] = imageTokens + video++;
+  });
+  if (image !== imageTokens || video !== videoTokens) {
+    throw new VisionPromptError(`The prompt encodes to ${image} image and ${video} video placeholder tokens, but the inputs need ${imageTokens} and ${videoTokens}`);
+  }
+  const { positions, ropeDelta } = multimodalPositions(types, images.map((p) => p.grid), videos.map((p) => p.grid), mergeSize);
+  return { positions, rows, ropeDelta };
 }
