@@ -1,7 +1,7 @@
 // The vision tower's operations, plain and slow. N = patches, Hv = vision hidden size, hd = head dim,
 // p = patch size, Tp = temporal patch size, m = spatial merge size. A grid (t, h, w) counts patches.
 
-import type { GridThw } from '../loader/vision-config.ts';
+import type { GridThw, PixelNormalization } from '../loader/vision-config.ts';
 
 export type { GridThw };
 
@@ -63,14 +63,14 @@ export function erf(x: number): number {
 
 /**
  * Frames [F, H, W, 3] (0–255, already at the target size) → pixel values [t·h·w, 3·Tp·p·p]: per
- * channel (value − mean·255)/(std·255), frames 2g and 2g+1 in the temporal slots of group g (the
- * last frame repeated when F is odd), rows in merge-block order (t, h/m, w/m, m, m) and each row
- * ordered (channel, temporal slot, y, x).
+ * channel (value · scale − mean) / std in float32, frames Tp·g … Tp·g + Tp − 1 in the temporal
+ * slots of group g (the last frame repeated past the end), rows in merge-block order
+ * (t, h/m, w/m, m, m) and each row ordered (channel, temporal slot, y, x).
  */
 export function patchify(
-  frames: Uint8Array, F: number, H: number, W: number, p: number, Tp: number, m: number,
-  mean: readonly number[], std: readonly number[],
+  frames: Uint8Array, F: number, H: number, W: number, p: number, Tp: number, m: number, norm: PixelNormalization,
 ): { pixels: Float32Array; grid: GridThw } {
+  const f32 = Math.fround;
   const t = Math.ceil(F / Tp);
   const h = H / p;
   const w = W / p;
@@ -90,7 +90,7 @@ export function patchify(
                 for (let y = 0; y < p; y++) {
                   for (let x = 0; x < p; x++) {
                     const v = frames[((f * H + pr * p + y) * W + pc * p + x) * 3 + c];
-                    pixels[row * dim + ((c * Tp + s) * p + y) * p + x] = (v - mean[c] * 255) / (std[c] * 255);
+                    pixels[row * dim + ((c * Tp + s) * p + y) * p + x] = f32(f32(v * norm.scale) - norm.mean[c]) / norm.std[c];
                   }
                 }
               }
