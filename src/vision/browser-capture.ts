@@ -61,7 +61,14 @@ export async function decodeVideoFile(file: Blob | string, sampling: VideoSampli
     const loaded = once(video, 'loadeddata', 'loading it', options);
     video.src = url;
     await loaded;
-    const duration = video.duration;
+    let duration = video.duration;
+    if (duration === Infinity) {
+      // MediaRecorder's WebM files state no duration; seeking past the end makes the browser find it.
+      const seeked = once(video, 'seeked', 'finding its end', options);
+      video.currentTime = Number.MAX_SAFE_INTEGER;
+      await seeked;
+      duration = video.duration;
+    }
     if (!Number.isFinite(duration) || duration < 0) throw new VideoInputError(`The video reports no usable duration (${duration}); re-encode it with a known length`);
     if (!(video.videoWidth > 0 && video.videoHeight > 0)) throw new VideoInputError('The file has no video track');
     const times = sampleTimes(duration, sampling);
