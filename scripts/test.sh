@@ -5,7 +5,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FIXTURE_NAMES=(qwen35-tiny-text qwen35-realdims-2l)
+FIXTURE_NAMES=(qwen35-tiny-text qwen35-realdims-2l qwen35-tiny-vl-image qwen35-tiny-vl-video)
 RUNTIMES=(node browser)
 fixtures=${QWEN_FIXTURES:-../shared/fixtures}
 [[ $fixtures = /* ]] || fixtures="$PWD/$fixtures"
