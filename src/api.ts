@@ -143,7 +143,10 @@ export interface VisionInfo {
   factor: number;
   image: { minPixels: number; maxPixels: number };
   /** The video processor's settings: frames are sampled at `fps`, between minFrames and maxFrames. */
-  video: { fps: number; minFrames: number; maxFrames: number; sampleFrames: boolean; temporalPatchSize: number; minPixels: number; maxPixels: number };
+  video: {
+    fps: number; minFrames: number; maxFrames: number; sampleFrames: boolean; temporalPatchSize: number;
+    minPixels: number; maxPixels: number; resample: 'bicubic' | 'bilinear';
+  };
   /** Visual tokens one request can hold on this GPU (the context size limits it further). */
   maxVisualTokens: number;
 }

@@ -7,6 +7,7 @@ import { parseQwen35Config } from '../src/loader/config.ts';
 import { ConfigError, UnsupportedModelError } from '../src/loader/errors.ts';
 import type { VisionConfig } from '../src/loader/vision-config.ts';
 import { ImageInputError, VideoInputError, VisionPromptError, VisualTokenLimitError } from '../src/vision/errors.ts';
+import { selectFrames } from '../src/vision/inputs.ts';
 import { multimodalPositions, tokenTypes } from '../src/vision/positions.ts';
 import { normalizationFor, prepareVisuals, type ProcessorConfigs } from '../src/vision/preprocess.ts';
 import { parseImageProcessorConfig, parseVideoProcessorConfig } from '../src/vision/processor-config.ts';
@@ -88,6 +89,14 @@ test('frame sampling, timestamps and their text follow numpy and Python formatti
   assert.deepEqual(sampleFrameIndices(13, 1, { ...video, maxFrames: 8 }), [0, 2, 3, 5, 7, 9, 10, 12], 'max_frames caps the 26 frames 13 s at 2 fps want');
   assert.deepEqual(sampleFrameIndices(2, 24, video), [0, 1], 'never more frames than the clip has');
   assert.deepEqual(temporalPatchTimes([0, 0.5, 1, 1.5, 2], 2), [0.25, 1.25, 2]);
+  const blank = (n: number) => Array.from({ length: n }, () => ({ width: 1, height: 1, data: new Uint8Array(3) }));
+  assert.deepEqual(selectFrames({ frames: blank(48), fps: 24 }, video), { indices: [0, 16, 31, 47], times: [0, 16 / 24, 31 / 24, 47 / 24] });
+  assert.deepEqual(selectFrames({ frames: blank(5) }, video).indices, [0, 1, 3, 4], 'no fps: 24 is assumed, as transformers does');
+  // What browser-capture produces (frames at the processor's rate, with times) is kept as is.
+  const times = linspace(0, 9.999, 20);
+  assert.deepEqual(selectFrames({ frames: blank(20), timestamps: times }, video), { indices: times.map((_, i) => i), times });
+  assert.throws(() => selectFrames({ frames: blank(3), timestamps: [0, 2, 1] }, video), VideoInputError);
+  assert.throws(() => selectFrames({ frames: blank(3), fps: -1 }, video), VideoInputError);
   assert.deepEqual([0.25, 0.75, 1.25, 0.05, 0.35, 2.45, 1 / 3, 12].map(timestampText), [
     '<0.2 seconds>', '<0.8 seconds>', '<1.2 seconds>', '<0.1 seconds>', '<0.3 seconds>', '<2.5 seconds>', '<0.3 seconds>', '<12.0 seconds>',
   ]);

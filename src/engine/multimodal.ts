@@ -8,6 +8,7 @@ import type { Qwen35Config } from '../loader/config.ts';
 import type { LoadProgress } from '../model/load-weights.ts';
 import type { ForwardOptions } from '../model/qwen35.ts';
 import { VisionTower } from '../model/vision.ts';
+import { VisualTokenLimitError } from '../vision/errors.ts';
 import { decodeImagePart, decodeVideoPart, templateMessages, visualParts } from '../vision/inputs.ts';
 import { promptPlacement } from '../vision/positions.ts';
 import { prepareVisuals, type ProcessorConfigs } from '../vision/preprocess.ts';
@@ -41,7 +42,7 @@ export async function loadVisionSupport(
     image: { minPixels: image.minPixels, maxPixels: image.maxPixels },
     video: {
       fps: video.fps, minFrames: video.minFrames, maxFrames: video.maxFrames, sampleFrames: video.doSampleFrames,
-      temporalPatchSize: video.temporalPatchSize, minPixels: video.minPixels, maxPixels: video.maxPixels,
+      temporalPatchSize: video.temporalPatchSize, minPixels: video.minPixels, maxPixels: video.maxPixels, resample: video.resample,
     },
     maxVisualTokens: Math.floor(tower.maxPatches / v.spatialMergeSize ** 2),
   };
@@ -79,6 +80,7 @@ export async function preparePrompt(vision: VisionSupport | null, r: PromptReque
   const { images, videos } = visualParts(r.messages);
   const rendered = r.template.render(templateMessages(r.messages), { enableThinking: r.enableThinking });
   if (images.length + videos.length === 0) return { prompt: rendered, ids: r.tokenizer.encode(rendered), release: () => {} };
+  if (r.maxVisualTokens !== undefined && !(r.maxVisualTokens >= 0)) throw new VisualTokenLimitError(`max_visual_tokens must be a non-negative number (got ${r.maxVisualTokens})`);
   if (!vision) throw new UnsupportedModelError(`${r.config.modelType} here has no vision tower (no vision_config or no model.visual.* weights), so it cannot take images or videos`);
 
   const sources = [

@@ -1,13 +1,28 @@
 // Browser-only helpers that turn a video file or a webcam into the engine's VideoInput (frames plus
 // their times), sampled the way the loaded model's video processor samples: pass
-// `modelInfo.vision.video`. They need a document (an HTMLVideoElement and a canvas), so they run in
-// the page; the VideoInput they return is plain data and can be sent to the engine's worker.
+// `modelInfo.vision`. Each frame is resized to the processor's size as soon as it is read (the same
+// exact resampling the engine would do), so a long clip holds its processed size in memory, not
+// its decoded one. They need a document (an HTMLVideoElement and a canvas), so they run in the page;
+// the VideoInput they return is plain data and can be sent to the engine's worker.
 import type { RawImage, VideoInput, VisionInfo } from '../api.ts';
 import { pixelsOf } from './decode.ts';
 import { VideoInputError } from './errors.ts';
+import { RESIZE_BACKENDS } from './preprocess.ts';
+import { resizeRgb, type RgbImage } from './resize.ts';
+import { smartResizeVideo } from './smart-resize.ts';
 import { linspace } from './video-sampling.ts';
 
 export type VideoSampling = Pick<VisionInfo['video'], 'fps' | 'minFrames' | 'maxFrames'>;
+
+/** Resizes each frame of a `count`-frame clip to the size the video processor gives it. */
+function frameFitter(info: VisionInfo, count: number): (frame: RgbImage) => RgbImage {
+  const v = info.video;
+  let size: [number, number] | null = null;
+  return (frame) => {
+    size ??= smartResizeVideo(Math.max(count, v.temporalPatchSize), frame.height, frame.width, v.temporalPatchSize, info.factor, v.minPixels, v.maxPixels);
+    return resizeRgb(frame, size[1], size[0], v.resample, RESIZE_BACKENDS.video);
+  };
+}
 
 export interface CaptureOptions {
   signal?: AbortSignal;
@@ -47,9 +62,10 @@ export function sampleTimes(duration: number, sampling: VideoSampling): number[]
 /**
  * Decodes a video file (a Blob/File or a URL) by seeking an HTMLVideoElement to the times the
  * model's video processor would sample and reading each frame through a canvas. The result's
- * timestamps make the engine keep exactly these frames and write their times into the prompt.
+ * timestamps make the engine keep exactly these frames (at the size they already have) and write
+ * their times into the prompt.
  */
-export async function decodeVideoFile(file: Blob | string, sampling: VideoSampling, options: CaptureOptions = {}): Promise<VideoInput> {
+export async function decodeVideoFile(file: Blob | string, info: VisionInfo, options: CaptureOptions = {}): Promise<VideoInput> {
   if (typeof document === 'undefined') throw new VideoInputError('decodeVideoFile needs a page (an HTMLVideoElement); call it there and send the frames to the worker');
   const url = typeof file === 'string' ? file : URL.createObjectURL(file);
   const video = document.createElement('video');
@@ -71,13 +87,14 @@ export async function decodeVideoFile(file: Blob | string, sampling: VideoSampli
     }
     if (!Number.isFinite(duration) || duration < 0) throw new VideoInputError(`The video reports no usable duration (${duration}); re-encode it with a known length`);
     if (!(video.videoWidth > 0 && video.videoHeight > 0)) throw new VideoInputError('The file has no video track');
-    const times = sampleTimes(duration, sampling);
+    const times = sampleTimes(duration, info.video);
+    const fit = frameFitter(info, times.length);
     const frames: RawImage[] = [];
     for (const t of times) {
       const seeked = once(video, 'seeked', `seeking to ${t.toFixed(2)} s`, options);
       video.currentTime = t;
       await seeked;
-      frames.push(pixelsOf(video, `The frame at ${t.toFixed(2)} s`));
+      frames.push(fit(pixelsOf(video, `The frame at ${t.toFixed(2)} s`)));
     }
     return { frames, timestamps: times };
   } finally {
@@ -91,10 +108,12 @@ export async function decodeVideoFile(file: Blob | string, sampling: VideoSampli
  * Records `seconds` of a live stream (e.g. from getUserMedia) as frames taken every 1/fps
  * seconds at the processor's fps, each with its capture time, from an HTMLVideoElement playing it.
  */
-export async function captureWebcam(stream: MediaStream, seconds: number, sampling: VideoSampling, options: CaptureOptions = {}): Promise<VideoInput> {
+export async function captureWebcam(stream: MediaStream, seconds: number, info: VisionInfo, options: CaptureOptions = {}): Promise<VideoInput> {
   if (typeof document === 'undefined') throw new VideoInputError('captureWebcam needs a page (an HTMLVideoElement)');
   if (!(seconds > 0)) throw new VideoInputError(`A webcam clip needs a positive length (got ${seconds} s)`);
+  const sampling = info.video;
   const count = Math.min(Math.max(Math.round(seconds * sampling.fps), sampling.minFrames), sampling.maxFrames);
+  const fit = frameFitter(info, count);
   const video = document.createElement('video');
   video.muted = true;
   video.playsInline = true;
@@ -111,7 +130,7 @@ export async function captureWebcam(stream: MediaStream, seconds: number, sampli
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
       if (options.signal?.aborted) throw new VideoInputError('The webcam capture was aborted');
       timestamps.push((performance.now() - start) / 1000);
-      frames.push(pixelsOf(video, `Webcam frame ${i}`));
+      frames.push(fit(pixelsOf(video, `Webcam frame ${i}`)));
     }
     return { frames, timestamps };
   } finally {

@@ -15,7 +15,11 @@ declare global {
   }
 }
 
-const sampling = { fps: 2, minFrames: 4, maxFrames: 768 };
+// ModelInfo.vision of a Qwen3.5 checkpoint with the published processor files.
+const info = {
+  factor: 32, image: { minPixels: 65536, maxPixels: 16777216 }, maxVisualTokens: 4096,
+  video: { fps: 2, minFrames: 4, maxFrames: 768, sampleFrames: true, temporalPatchSize: 2, minPixels: 4096, maxPixels: 25165824, resample: 'bicubic' as const },
+};
 const results: CheckResult[] = [];
 
 async function check(name: string, body: () => Promise<string>): Promise<void> {
@@ -62,7 +66,7 @@ await check('a corrupt image is an ImageInputError', () => rejectsWith('ImageInp
 
 await check('a missing image is an ImageInputError', () => rejectsWith('ImageInputError', decodeImageUrl(`${location.origin}/no-such-image.png`)));
 
-await check('a file that is not a video is a VideoInputError', () => rejectsWith('VideoInputError', decodeVideoFile(new Blob([new Uint8Array(4096).fill(7)], { type: 'video/webm' }), sampling, { timeoutMs: 10000 })));
+await check('a file that is not a video is a VideoInputError', () => rejectsWith('VideoInputError', decodeVideoFile(new Blob([new Uint8Array(4096).fill(7)], { type: 'video/webm' }), info, { timeoutMs: 10000 })));
 
 await check('a recorded WebM clip is sampled at the processor rate with its times', async () => {
   const canvas = document.createElement('canvas');
@@ -80,9 +84,10 @@ await check('a recorded WebM clip is sampled at the processor rate with its time
   }
   recorder.stop();
   await stopped;
-  const video = await decodeVideoFile(new Blob(chunks, { type: 'video/webm' }), sampling, { timeoutMs: 15000 });
+  const video = await decodeVideoFile(new Blob(chunks, { type: 'video/webm' }), info, { timeoutMs: 15000 });
   const sizes = new Set(video.frames.map((f) => typeof f === 'string' ? 'url' : `${f.width}x${f.height}`));
-  if (video.frames.length < 4 || sizes.size !== 1 || !sizes.has('64x48')) throw new Error(`${video.frames.length} frames of ${[...sizes]}`);
+  // 64×48 frames at the processor's size: sides rounded to multiples of 32.
+  if (video.frames.length < 4 || sizes.size !== 1 || !sizes.has('64x64')) throw new Error(`${video.frames.length} frames of ${[...sizes]}`);
   const t = video.timestamps!;
   if (t[0] !== 0 || !t.every((x, i) => i === 0 || x > t[i - 1])) throw new Error(`times ${t}`);
   return `${video.frames.length} frames at ${t.map((x) => x.toFixed(2))}`;
@@ -96,9 +101,9 @@ await check('a live stream is captured at the processor rate', async () => {
   const stream = canvas.captureStream(30);
   const timer = setInterval(() => paint(canvas, Math.floor(performance.now() / 30)), 30);
   try {
-    const video = await captureWebcam(stream, 1.5, sampling, { timeoutMs: 10000 });
+    const video = await captureWebcam(stream, 1.5, info, { timeoutMs: 10000 });
     const t = video.timestamps!;
-    if (video.frames.length !== 4 || !t.every((x, i) => i === 0 || x > t[i - 1])) throw new Error(`${video.frames.length} frames at ${t}`);
+    if (video.frames.length !== 4 || (video.frames[0] as { width: number }).width !== 32 || !t.every((x, i) => i === 0 || x > t[i - 1])) throw new Error(`${video.frames.length} frames at ${t}`);
     return `${video.frames.length} frames at ${t.map((x) => x.toFixed(2))}`;
   } finally {
     clearInterval(timer);
