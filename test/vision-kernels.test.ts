@@ -8,7 +8,9 @@ import { ScatterRows } from '../src/kernels/scatter-rows.ts';
 import { VisionAttention } from '../src/kernels/vision-attention.ts';
 import { VisionPatchify } from '../src/kernels/vision-patchify.ts';
 import { VisionPosEmbed } from '../src/kernels/vision-pos-embed.ts';
+import { VisionResize } from '../src/kernels/vision-resize.ts';
 import { VisionRope } from '../src/kernels/vision-rope.ts';
+import { resampleTaps, resizeRgb } from '../src/vision/resize.ts';
 import { attentionSegments, axialRopeTable, patchCount, positionTaps } from '../src/model/vision-tables.ts';
 import * as ref from '../src/reference/vision-ops.ts';
 import { emptyF32, maxAbsDiff, readF32, run, seededValues, testContext, upload, uploadMatrix } from './helpers/gpu.ts';
@@ -132,6 +134,43 @@ test('segment attention: bidirectional within each image / temporal group, sever
       const expected = ref.segmentAttention(q, k, v, ref.attentionSegments(grids), heads, hd);
       assert.ok(relDiff(await readF32(ctx.device, out), expected) < 2e-6, `heads=${heads} hd=${hd} grids=${JSON.stringify(grids)}`);
     }
+  }
+  ctx.pool.destroyAll();
+});
+
+test('resize passes on the GPU equal the CPU resampling byte for byte (Pillow and torch weights, several frames)', async () => {
+  const ctx = await testContext();
+  const resize = await VisionResize.create(ctx);
+  const cases: [number, number, number, number, number, 'bicubic' | 'bilinear', 'pil' | 'torch'][] = [
+    [1, 37, 53, 32, 64, 'bicubic', 'pil'], [3, 17, 9, 96, 32, 'bicubic', 'torch'], [2, 100, 30, 64, 48, 'bilinear', 'pil'], [1, 1, 1, 32, 32, 'bicubic', 'pil'], [1, 45, 71, 45, 32, 'bicubic', 'torch'],
+  ];
+  for (const [F, h, w, H, W, resample, backend] of cases) {
+    const frames = Uint8Array.from({ length: F * h * w * 3 }, (_, i) => (i * 2654435761) >>> 24);
+    const words = (bytes: number) => Math.ceil(bytes / 4);
+    let current = upload(ctx, new Uint32Array(new Uint8Array(words(frames.length) * 4).map((_, i) => frames[i] ?? 0).buffer));
+    let [cw, ch] = [w, h];
+    const passes: ((b: import('../src/gpu/program.ts').ProgramBuilder) => void)[] = [];
+    for (const axis of ['horizontal', 'vertical'] as const) {
+      const [inSize, outSize] = axis === 'horizontal' ? [w, W] : [h, H];
+      if (inSize === outSize) continue;
+      const taps = resampleTaps(inSize, outSize, resample, backend);
+      const lines = axis === 'horizontal' ? F * ch : F;
+      const inner = axis === 'horizontal' ? 3 : cw * 3;
+      const dst = emptyF32(ctx, words(lines * outSize * inner));
+      const src = current;
+      passes.push((b) => resize.record(b, {
+        src, start: upload(ctx, taps.start), count: upload(ctx, taps.count), weights: upload(ctx, taps.weights),
+        ksize: taps.ksize, precision: taps.precision, dst, lines, inSize, outSize, inner,
+      }));
+      current = dst;
+      if (axis === 'horizontal') cw = W;
+      else ch = H;
+    }
+    await run(ctx, (b) => passes.forEach((p) => p(b)));
+    const got = new Uint8Array((await readF32(ctx.device, current)).buffer).subarray(0, F * H * W * 3);
+    const expected = new Uint8Array(F * H * W * 3);
+    for (let f = 0; f < F; f++) expected.set(resizeRgb({ width: w, height: h, data: frames.subarray(f * h * w * 3, (f + 1) * h * w * 3) }, W, H, resample, backend).data, f * H * W * 3);
+    assert.deepEqual(got, expected, `${F}×${h}×${w} → ${H}×${W} ${resample} ${backend}`);
   }
   ctx.pool.destroyAll();
 });

@@ -142,12 +142,12 @@ test('sizing: a visual-token cap scales inputs down; 1×1 images, panoramas and 
   const [wide] = prepareVisuals([image(20000, 100)], configs);
   assert.deepEqual([wide.grid.h, wide.grid.w, wide.tokens], [6, 1250, 1875]);
   assert.throws(() => prepareVisuals([image(20100, 100)], configs), ImageInputError);
-  const [capped] = prepareVisuals([image(1280, 720)], configs, 200);
+  const [capped] = prepareVisuals([image(1280, 720)], configs, { maxTokens: 200 });
   assert.ok(capped.tokens <= 200 && capped.tokens > 150, `${capped.tokens} tokens under a cap of 200`);
-  assert.throws(() => prepareVisuals([image(64, 64), image(64, 64)], configs, 1), VisualTokenLimitError);
+  assert.throws(() => prepareVisuals([image(64, 64), image(64, 64)], configs, { maxTokens: 1 }), VisualTokenLimitError);
   const frame = { width: 64, height: 48, data: new Uint8Array(64 * 48 * 3).fill(9) };
   const [single] = prepareVisuals([{ kind: 'video', frames: [frame], frameTimes: [0] }], configs);
-  assert.deepEqual([single.frameCount, single.grid.t, single.times], [2, 1, [0]], 'one frame fills a temporal patch by repetition');
+  assert.deepEqual([single.frameCount, single.grid.t, single.times], [1, 1, [0]], 'one frame fills a temporal patch by repetition');
   assert.throws(() => prepareVisuals([{ kind: 'video', frames: [], frameTimes: [] }], configs), VideoInputError);
   assert.throws(() => prepareVisuals([{ kind: 'video', frames: [frame, pattern(48, 65)], frameTimes: [0, 1] }], configs), VideoInputError);
 });

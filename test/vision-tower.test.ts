@@ -11,6 +11,8 @@ import { readSafetensorsHeader } from '../src/loader/safetensors.ts';
 import { estimateRequiredBytes } from '../src/model/fit.ts';
 import { VisionTower } from '../src/model/vision.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
+import { prepareVisuals, type VisualSource } from '../src/vision/preprocess.ts';
+import { loadProcessorConfigs } from '../src/vision/processor-config.ts';
 import { FIXTURES, openSafetensors } from './helpers/fixtures.ts';
 import { readF32, testContext } from './helpers/gpu.ts';
 import { packTensors } from './helpers/safetensors.ts';
@@ -50,6 +52,27 @@ test('the tower reproduces every vision tensor of the fixture; the fit estimate 
   assert.ok(ctx.pool.allocatedBytes < before, 'a run frees its activations');
   tower.destroy();
   assert.equal(ctx.pool.allocatedBytes, 0);
+});
+
+test('resizing on the GPU gives the pixel values of the CPU path, bit for bit', async () => {
+  const ctx = await testContext('f16');
+  const tower = await VisionTower.load(ctx, await openCheckpoint(new NodeDirSource(DIR.pathname)), config.vision!);
+  const processors = await loadProcessorConfigs(new NodeDirSource(DIR.pathname), config.vision!);
+  const picture = (w: number, h: number) => ({ width: w, height: h, data: Uint8Array.from({ length: w * h * 3 }, (_, i) => (i * 2654435761) >>> 24) });
+  const sources: VisualSource[] = [
+    { kind: 'image', image: picture(150, 100) },
+    { kind: 'video', frames: [picture(70, 45), picture(70, 45), picture(70, 45)], frameTimes: [0, 0.5, 1] },
+  ];
+  const pixels: Float32Array[] = [];
+  for (const resizeOnGpu of [() => false, () => true]) {
+    const items = prepareVisuals(sources, processors, { resizeOnGpu });
+    assert.equal(items.every((item) => item.resize !== undefined), resizeOnGpu(), 'every item needs resizing');
+    const run = await tower.run(items, { capture: true });
+    pixels.push(await readF32(ctx.device, run.capture!.pixels));
+    run.destroy();
+  }
+  assert.deepEqual(pixels[1], pixels[0]);
+  tower.destroy();
 });
 
 test('a load that fails midway (a bias of the wrong dtype) frees every buffer it made', async () => {

@@ -91,7 +91,7 @@ export async function preparePrompt(vision: VisionSupport | null, r: PromptReque
   const videoGroups = sources.reduce((sum, s) => sum + (s.kind === 'video' ? Math.ceil(Math.max(s.frames.length, Tp) / Tp) : 0), 0);
   const textTokens = r.tokenizer.encode(rendered).length + TOKENS_PER_VIDEO_GROUP * videoGroups;
   const budget = Math.min(r.maxVisualTokens ?? Infinity, vision.info.maxVisualTokens, r.maxContext - textTokens - 1);
-  const prepared = prepareVisuals(sources, vision.processors, Math.max(0, budget));
+  const prepared = prepareVisuals(sources, vision.processors, { maxTokens: Math.max(0, budget), resizeOnGpu: (bytes) => bytes <= vision.tower.maxFrameBytes });
   const preparedImages = prepared.filter((p) => p.kind === 'image');
   const preparedVideos = prepared.filter((p) => p.kind === 'video');
   const prompt = expandVisionPlaceholders(rendered, preparedImages, preparedVideos, vision.tokens);

@@ -8,6 +8,7 @@ import { Matmul } from '../kernels/matmul.ts';
 import { VisionAttention } from '../kernels/vision-attention.ts';
 import { VisionPatchify } from '../kernels/vision-patchify.ts';
 import { VisionPosEmbed } from '../kernels/vision-pos-embed.ts';
+import { VisionResize } from '../kernels/vision-resize.ts';
 import { VisionRope } from '../kernels/vision-rope.ts';
 
 /** A linear layer with bias: weight [out, in] in pair storage, bias [out] float32. */
@@ -44,22 +45,24 @@ export interface VisionKernels {
   layerNorm: LayerNorm;
   biasAct: BiasAct;
   patchify: VisionPatchify;
+  resize: VisionResize;
   posEmbed: VisionPosEmbed;
   rope: VisionRope;
   attention: VisionAttention;
 }
 
 export async function createVisionKernels(ctx: GpuContext, v: VisionConfig): Promise<VisionKernels> {
-  const [matmul, layerNorm, biasAct, patchify, posEmbed, rope, attention] = await Promise.all([
+  const [matmul, layerNorm, biasAct, patchify, resize, posEmbed, rope, attention] = await Promise.all([
     Matmul.create(ctx),
     LayerNorm.create(ctx),
     BiasAct.create(ctx),
     VisionPatchify.create(ctx, v.patchSize, v.temporalPatchSize, v.spatialMergeSize),
+    VisionResize.create(ctx),
     VisionPosEmbed.create(ctx),
     VisionRope.create(ctx, v.headDim),
     VisionAttention.create(ctx, v.headDim),
   ]);
-  return { matmul, layerNorm, biasAct, patchify, posEmbed, rope, attention };
+  return { matmul, layerNorm, biasAct, patchify, resize, posEmbed, rope, attention };
 }
 
 /**

@@ -135,3 +135,18 @@ export interface PixelNormalization {
   mean: readonly [number, number, number];
   std: readonly [number, number, number];
 }
+
+/**
+ * One axis of an antialiased resize as integer taps (Pillow / PyTorch uint8 arithmetic): output
+ * index o reads `count[o]` inputs from `start[o]`, weighted by `weights[o·ksize + j]` with
+ * `precision` fractional bits.
+ */
+export interface ResampleTaps {
+  inSize: number;
+  outSize: number;
+  start: Int32Array;
+  count: Int32Array;
+  weights: Int32Array;
+  ksize: number;
+  precision: number;
+}

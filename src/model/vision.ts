@@ -1,6 +1,6 @@
 import type { Checkpoint } from '../loader/checkpoint.ts';
 import { ModelTooLargeError } from '../loader/errors.ts';
-import type { GridThw, PixelNormalization, VisionConfig } from '../loader/vision-config.ts';
+import type { GridThw, PixelNormalization, ResampleTaps, VisionConfig } from '../loader/vision-config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { ProgramBuilder } from '../gpu/program.ts';
 import {
@@ -10,13 +10,16 @@ import type { LoadProgress } from './load-weights.ts';
 import { loadVisionWeights, type VisionWeights } from './vision-weights.ts';
 import { attentionSegments, axialRopeTable, patchCount, positionTaps } from './vision-tables.ts';
 
-/** One image or video, preprocessed: frames at their final size, ready for patching on the GPU. */
+/** One image or video, preprocessed: frames sized (or with the taps to size them here), ready for patching. */
 export interface VisionItem {
-  /** [frameCount, height, width, 3] bytes, RGB. */
+  /** [frameCount, height, width, 3] bytes, RGB; at the source size when `resize` is given. */
   frames: Uint8Array;
   frameCount: number;
+  /** Final size. */
   width: number;
   height: number;
+  /** A resize to run on the GPU first (vision_resize.wgsl), axis by axis. */
+  resize?: { sourceWidth: number; sourceHeight: number; horizontal?: ResampleTaps; vertical?: ResampleTaps };
   /** (ceil(frameCount / Tp), height / p, width / p). */
   grid: GridThw;
   normalization: PixelNormalization;
@@ -34,9 +37,6 @@ export interface VisionRun {
   capture?: { pixels: GPUBuffer; input: GPUBuffer; blockOutputs: GPUBuffer };
   destroy(): void;
 }
-
-/** Uploads inside a storage binding must start at this alignment (WebGPU's minimum is 256). */
-const ALIGN = 256;
 
 /**
  * The vision tower on one GPUDevice: weights and kernels, loaded once; each run takes one
@@ -73,6 +73,11 @@ export class VisionTower {
     return Math.floor(this.ctx.maxBindingBytes / (4 * widest));
   }
 
+  /** The largest item (source frames, bytes) whose resize can run on the GPU: it must fit one binding. */
+  get maxFrameBytes(): number {
+    return this.ctx.maxBindingBytes;
+  }
+
   /** Bytes of weights held on the GPU. */
   get weightBytes(): number {
     return this.buffers.reduce((sum, b) => sum + b.size, 0);
@@ -104,16 +109,32 @@ export class VisionTower {
     let scopeOpen = true;
     try {
       const Hv = v.hiddenSize;
-      const offsets: number[] = [];
-      let frameBytes = 0;
-      for (const item of items) {
-        // Resized sides are multiples of the patch size, so frames are whole words.
-        if (item.frames.byteLength % 4 !== 0) throw new RangeError('vision: frame bytes must be a multiple of 4');
-        offsets.push(frameBytes);
-        frameBytes += Math.ceil(item.frames.byteLength / ALIGN) * ALIGN;
-      }
-      const frames = f32('frames', frameBytes / 4);
-      items.forEach((item, i) => device.queue.writeBuffer(frames, offsets[i], item.frames.buffer, item.frames.byteOffset, item.frames.byteLength));
+      const b = new ProgramBuilder(this.ctx, 'vision');
+      const k = this.kernels;
+      // Each item's frames: uploaded as given, then resized axis by axis on the GPU if asked.
+      const itemFrames = items.map((item, i) => {
+        // Sides are multiples of the patch size once resized; source frames are padded to whole words.
+        let current = upload(`frames${i}`, padToWords(item.frames));
+        let [w, h] = item.resize ? [item.resize.sourceWidth, item.resize.sourceHeight] : [item.width, item.height];
+        const pass = (taps: ResampleTaps, lines: number, inner: number, label: string) => {
+          const out = f32(`${label}${i}`, Math.ceil((lines * taps.outSize * inner) / 4));
+          k.resize.record(b, {
+            src: current, start: upload(`${label}${i}.start`, taps.start), count: upload(`${label}${i}.count`, taps.count), weights: upload(`${label}${i}.weights`, taps.weights),
+            ksize: taps.ksize, precision: taps.precision, dst: out, lines, inSize: taps.inSize, outSize: taps.outSize, inner,
+          });
+          current = out;
+        };
+        if (item.resize?.horizontal) {
+          pass(item.resize.horizontal, item.frameCount * h, 3, 'resize_h');
+          w = item.width;
+        }
+        if (item.resize?.vertical) {
+          pass(item.resize.vertical, item.frameCount, w * 3, 'resize_v');
+          h = item.height;
+        }
+        if (w !== item.width || h !== item.height) throw new RangeError(`vision: item ${i} is ${w}×${h} after resizing, expected ${item.width}×${item.height}`);
+        return current;
+      });
       const taps = positionTaps(grids, v.gridPerSide, v.spatialMergeSize);
       const scratch: VisionScratch = {
         N,
@@ -133,12 +154,9 @@ export class VisionTower {
         ? { pixels, input: f32('capture.input', N * Hv), blockOutputs: f32('capture.blocks', v.depth * N * Hv) }
         : undefined;
 
-      const b = new ProgramBuilder(this.ctx, 'vision');
-      const k = this.kernels;
       let rowOffset = 0;
       items.forEach((item, i) => {
-        const frameRange = { buffer: frames, offset: offsets[i], size: item.frames.byteLength };
-        k.patchify.record(b, { frames: frameRange, frameCount: item.frameCount, width: item.width, height: item.height, groups: item.grid.t, rowOffset }, item.normalization, pixels);
+        k.patchify.record(b, { frames: itemFrames[i], frameCount: item.frameCount, width: item.width, height: item.height, groups: item.grid.t, rowOffset }, item.normalization, pixels);
         rowOffset += item.grid.t * item.grid.h * item.grid.w;
       });
       recordLinear(b, k, this.weights.patchEmbed, pixels, scratch.x, N);
@@ -179,4 +197,11 @@ export class VisionTower {
     for (const b of this.buffers) this.ctx.pool.destroy(b);
     this.buffers.length = 0;
   }
+}
+
+function padToWords(bytes: Uint8Array): Uint8Array {
+  if (bytes.byteLength % 4 === 0) return bytes;
+  const padded = new Uint8Array(Math.ceil(bytes.byteLength / 4) * 4);
+  padded.set(bytes);
+  return padded;
 }

@@ -77,8 +77,9 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
       return { kind: 'video', frames: indices.map((i) => frames[i]), frameTimes: times };
     }),
   ];
+  const tower = await VisionTower.load(model.ctx, await openCheckpoint(source), v);
   const started = performance.now();
-  const prepared = prepareVisuals(sources, processors);
+  const prepared = prepareVisuals(sources, processors, { resizeOnGpu: (bytes) => bytes <= tower.maxFrameBytes });
   log(`vision preprocessing: ${images.length} image(s), ${videos.length} video(s) in ${(performance.now() - started).toFixed(0)} ms`);
   const preparedImages = prepared.filter((p) => p.kind === 'image');
   const preparedVideos = prepared.filter((p) => p.kind === 'video');
@@ -89,7 +90,6 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
   const placement = promptPlacement(ids, c, preparedImages, preparedVideos, v.spatialMergeSize);
   await checkPositions(placement.positions, placement.ropeDelta);
 
-  const tower = await VisionTower.load(model.ctx, await openCheckpoint(source), v);
   let run: VisionRun | undefined;
   try {
     const towerStart = performance.now();

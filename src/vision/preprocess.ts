@@ -1,7 +1,7 @@
-import type { GridThw, PixelNormalization } from '../loader/vision-config.ts';
+import type { GridThw, PixelNormalization, ResampleTaps } from '../loader/vision-config.ts';
 import { ImageInputError, VideoInputError, VisualTokenLimitError } from './errors.ts';
 import type { ImageProcessorConfig, VideoProcessorConfig } from './processor-config.ts';
-import { resizeRgb, type ResizeBackend, type RgbImage } from './resize.ts';
+import { resampleTaps, resizeRgb, type ResizeBackend, type RgbImage } from './resize.ts';
 import { smartResize, smartResizeVideo } from './smart-resize.ts';
 import { temporalPatchTimes } from './video-sampling.ts';
 
@@ -10,14 +10,30 @@ export type VisualSource =
   | { kind: 'image'; image: RgbImage }
   | { kind: 'video'; frames: RgbImage[]; frameTimes: number[] };
 
+/**
+ * A resize left to the GPU: `frames` are still at the source size, and these taps (the same
+ * integers the CPU path uses) take them to width × height.
+ */
+export interface DeferredResize {
+  sourceWidth: number;
+  sourceHeight: number;
+  resample: 'bicubic' | 'bilinear';
+  backend: ResizeBackend;
+  horizontal?: ResampleTaps;
+  vertical?: ResampleTaps;
+}
+
 /** One item ready for the GPU (model/vision.ts VisionItem) plus what the prompt needs. */
 export interface PreparedVisual {
   kind: 'image' | 'video';
-  /** [frameCount, height, width, 3] RGB bytes at the resized size. */
+  /** [frameCount, height, width, 3] RGB bytes: at the final size, or at the source size when `resize` is set. */
   frames: Uint8Array;
+  /** Distinct frames; a clip shorter than a temporal patch is padded by repeating its last frame when patched. */
   frameCount: number;
+  /** The final (resized) size. */
   width: number;
   height: number;
+  resize?: DeferredResize;
   grid: GridThw;
   normalization: PixelNormalization;
   /** Placeholder tokens: grid.t · grid.h · grid.w / merge². */
@@ -85,12 +101,20 @@ function unresized(height: number, width: number, factor: number): [number, numb
   return [height, width];
 }
 
+export interface PrepareOptions {
+  /** Most placeholder tokens all items may take together. */
+  maxTokens?: number;
+  /** Whether to leave the resize of an item whose source frames take this many bytes to the GPU. */
+  resizeOnGpu?: (sourceBytes: number) => boolean;
+}
+
 /**
  * Sizes every item as the Python processors would, then, if they need more than `maxTokens`
  * placeholder tokens together, lowers each item's max_pixels in proportion until they fit (the
- * qwen-vl-utils way of bounding cost); resizes and returns them in order.
+ * qwen-vl-utils way of bounding cost); resizes them (or prepares the GPU's resize) in order.
  */
-export function prepareVisuals(sources: readonly VisualSource[], configs: ProcessorConfigs, maxTokens = Infinity): PreparedVisual[] {
+export function prepareVisuals(sources: readonly VisualSource[], configs: ProcessorConfigs, options: PrepareOptions = {}): PreparedVisual[] {
+  const maxTokens = options.maxTokens ?? Infinity;
   for (const s of sources) checkSource(s);
   let plans = sources.map((s) => plan(s, configs));
   const total = () => plans.reduce((sum, p) => sum + p.tokens, 0);
@@ -101,7 +125,20 @@ export function prepareVisuals(sources: readonly VisualSource[], configs: Proces
   if (total() > maxTokens) {
     throw new VisualTokenLimitError(`The request's images and videos need ${total()} visual tokens even at their smallest, but only ${maxTokens} fit`);
   }
-  return sources.map((s, i) => resizeItem(s, plans[i], configs));
+  return sources.map((s, i) => resizeItem(s, plans[i], configs, options.resizeOnGpu ?? (() => false)));
+}
+
+/** The item's frames at their final size: resized on the CPU here if their resize was left to the GPU. */
+export function finalFrames(item: PreparedVisual): Uint8Array {
+  const r = item.resize;
+  if (!r) return item.frames;
+  const bytes = r.sourceWidth * r.sourceHeight * 3;
+  const out = new Uint8Array(item.frameCount * item.width * item.height * 3);
+  for (let f = 0; f < item.frameCount; f++) {
+    const frame = { width: r.sourceWidth, height: r.sourceHeight, data: item.frames.subarray(f * bytes, (f + 1) * bytes) };
+    out.set(resizeRgb(frame, item.width, item.height, r.resample, r.backend).data, f * item.width * item.height * 3);
+  }
+  return out;
 }
 
 function checkSource(s: VisualSource): void {
@@ -114,17 +151,30 @@ function checkSource(s: VisualSource): void {
   });
 }
 
-function resizeItem(s: VisualSource, p: Plan, configs: ProcessorConfigs): PreparedVisual {
+function resizeItem(s: VisualSource, p: Plan, configs: ProcessorConfigs, resizeOnGpu: (bytes: number) => boolean): PreparedVisual {
   const c = s.kind === 'image' ? configs.image : configs.video;
   const originals = s.kind === 'image' ? [s.image] : s.frames;
-  const frames = new Uint8Array(p.frameCount * p.height * p.width * 3);
-  const frameBytes = p.height * p.width * 3;
-  originals.forEach((frame, i) => frames.set(resizeRgb(frame, p.width, p.height, c.resample, RESIZE_BACKENDS[s.kind]).data, i * frameBytes));
-  // Short clips are padded with copies of their last frame.
-  for (let i = originals.length; i < p.frameCount; i++) frames.copyWithin(i * frameBytes, (i - 1) * frameBytes, i * frameBytes);
+  const { width: sourceWidth, height: sourceHeight } = originals[0];
+  const sourceBytes = sourceWidth * sourceHeight * 3;
+  const same = sourceWidth === p.width && sourceHeight === p.height;
+  const backend = RESIZE_BACKENDS[s.kind];
+  const deferred = !same && resizeOnGpu(originals.length * sourceBytes);
+  const frameBytes = deferred || same ? sourceBytes : p.width * p.height * 3;
+  const frames = new Uint8Array(originals.length * frameBytes);
+  originals.forEach((frame, i) => frames.set(same || deferred ? frame.data : resizeRgb(frame, p.width, p.height, c.resample, backend).data, i * frameBytes));
+  const resize: DeferredResize | undefined = deferred
+    ? {
+        sourceWidth, sourceHeight, resample: c.resample, backend,
+        horizontal: sourceWidth === p.width ? undefined : resampleTaps(sourceWidth, p.width, c.resample, backend),
+        vertical: sourceHeight === p.height ? undefined : resampleTaps(sourceHeight, p.height, c.resample, backend),
+      }
+    : undefined;
   const grid = { t: Math.ceil(p.frameCount / c.temporalPatchSize), h: p.height / c.patchSize, w: p.width / c.patchSize };
   const times = s.kind === 'video' ? temporalPatchTimes(padTimes(s.frameTimes, p.frameCount), c.temporalPatchSize) : [];
-  return { kind: s.kind, frames, frameCount: p.frameCount, width: p.width, height: p.height, grid, normalization: normalizationFor(c), tokens: p.tokens, times };
+  return {
+    kind: s.kind, frames, frameCount: originals.length, width: p.width, height: p.height, resize, grid,
+    normalization: normalizationFor(c), tokens: p.tokens, times,
+  };
 }
 
 function padTimes(times: readonly number[], count: number): number[] {

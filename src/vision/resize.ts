@@ -5,6 +5,7 @@
 // vertical pass, rounding and clamping each result to 0..255. They differ in the integer precision
 // of the weights: Pillow always uses 22 fractional bits, PyTorch the most that keep the largest
 // weight within int16.
+import type { ResampleTaps } from '../loader/vision-config.ts';
 import type { Resample } from './processor-config.ts';
 
 export type ResizeBackend = 'pil' | 'torch';
@@ -42,17 +43,9 @@ const BILINEAR: Filter = {
   },
 };
 
-interface Taps {
-  /** Per output index: first input index and number of taps. */
-  start: Int32Array;
-  count: Int32Array;
-  /** [out, ksize] integer weights with `precision` fractional bits. */
-  weights: Int32Array;
-  ksize: number;
-  precision: number;
-}
-
-function taps(inSize: number, outSize: number, filter: Filter, backend: ResizeBackend): Taps {
+/** The integer taps of one axis (shared by the CPU passes below and the GPU's vision_resize). */
+export function resampleTaps(inSize: number, outSize: number, resample: Resample, backend: ResizeBackend): ResampleTaps {
+  const filter = resample === 'bicubic' ? BICUBIC : BILINEAR;
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = filter.support * filterScale;
@@ -83,7 +76,7 @@ function taps(inSize: number, outSize: number, filter: Filter, backend: ResizeBa
     const v = real[i] * 2 ** precision;
     weights[i] = v < 0 ? Math.trunc(-0.5 + v) : Math.trunc(0.5 + v);
   }
-  return { start, count, weights, ksize, precision };
+  return { inSize, outSize, start, count, weights, ksize, precision };
 }
 
 /**
@@ -91,7 +84,7 @@ function taps(inSize: number, outSize: number, filter: Filter, backend: ResizeBa
  * `inner` contiguous bytes; `axisStride` bytes separate steps, `lineStride` lines. Sums run over a
  * whole step at once so the innermost loop streams contiguous bytes.
  */
-function pass(src: Uint8Array, dst: Uint8Array, t: Taps, outSize: number, lines: number, lineStrideIn: number, lineStrideOut: number, axisStrideIn: number, axisStrideOut: number, inner: number): void {
+function pass(src: Uint8Array, dst: Uint8Array, t: ResampleTaps, outSize: number, lines: number, lineStrideIn: number, lineStrideOut: number, axisStrideIn: number, axisStrideOut: number, inner: number): void {
   const round = 2 ** (t.precision - 1);
   const unit = 2 ** t.precision;
   // Integer sums stay below 2^31 (|weights| sum to ~1.3 · 2^22, pixels below 2^8); doubles hold them exactly.
@@ -116,16 +109,15 @@ function pass(src: Uint8Array, dst: Uint8Array, t: Taps, outSize: number, lines:
 
 /** The image at width × height; returned as is when the size already matches. */
 export function resizeRgb(image: RgbImage, width: number, height: number, resample: Resample, backend: ResizeBackend): RgbImage {
-  const filter = resample === 'bicubic' ? BICUBIC : BILINEAR;
   let current = image;
   if (width !== current.width) {
-    const t = taps(current.width, width, filter, backend);
+    const t = resampleTaps(current.width, width, resample, backend);
     const out = new Uint8Array(current.height * width * 3);
     pass(current.data, out, t, width, current.height, current.width * 3, width * 3, 3, 3, 3);
     current = { width, height: current.height, data: out };
   }
   if (height !== current.height) {
-    const t = taps(current.height, height, filter, backend);
+    const t = resampleTaps(current.height, height, resample, backend);
     const out = new Uint8Array(height * width * 3);
     // One "line" holding every column: the axis stride is a whole row.
     pass(current.data, out, t, height, 1, 0, 0, width * 3, width * 3, width * 3);
