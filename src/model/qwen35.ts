@@ -129,26 +129,27 @@ export class Qwen35Model {
     if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
     const { device } = this.ctx;
     let last = 0;
-    try {
-      for (let start = 0; start < T; start += chunk) {
-        const n = Math.min(chunk, T - start);
-        const slice = ids.subarray(start, start + n);
-        device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
-        this.writeRope(positions, start, n, T);
-        // Chunks holding vision tokens get a program of their own, built for this request's buffers.
-        const visual = visualRows && options.visual!.rows.subarray(start, start + n).some((r) => r >= 0)
-          ? { rows: visualRows, offset: start, src: options.visual!.embeddings }
-          : undefined;
-        const once = oneShot || visual;
-        const program = once
-          ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual })
-          : this.program(n, 'prompt', options.deltaForm);
-        last = await this.run(program, n);
-        if (once) program.destroy();
-      }
-    } finally {
-      if (visualRows) this.ctx.pool.destroy(visualRows);
+    const releaseRows = () => visualRows && this.ctx.pool.destroy(visualRows);
+    for (let start = 0; start < T; start += chunk) {
+      const n = Math.min(chunk, T - start);
+      const slice = ids.subarray(start, start + n);
+      device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
+      this.writeRope(positions, start, n, T);
+      // Chunks holding vision tokens get a program of their own, built for this request's buffers.
+      const visual = visualRows && options.visual!.rows.subarray(start, start + n).some((r) => r >= 0)
+        ? { rows: visualRows, offset: start, src: options.visual!.embeddings }
+        : undefined;
+      const once = oneShot || visual;
+      const program = once
+        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual })
+        : this.program(n, 'prompt', options.deltaForm);
+      last = await this.run(program, n).catch((e) => {
+        releaseRows();
+        throw e;
+      });
+      if (once) program.destroy();
     }
+    releaseRows();
     return last;
   }
 

@@ -55,6 +55,11 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
   const checkPositions = async (positions: Int32Array, ropeDelta: number) => {
     positionsOk = exact('position_ids', await reference.i32('position_ids'), positions) && positionsOk;
     if (reference.has('rope_deltas')) positionsOk = exact('rope_deltas', await reference.i32('rope_deltas'), [ropeDelta]) && positionsOk;
+    // Decode step i sits at T + i + rope delta on every axis (Qwen35Model keeps the delta from the prefill).
+    if (reference.has('decode_position_ids')) {
+      const steps = await reference.i32('decode_position_ids');
+      positionsOk = exact('decode_position_ids', steps, steps.map((_, i) => ids.length + i + ropeDelta)) && positionsOk;
+    }
   };
 
   const images = await fixtureImages(reference, 'image_rgb');
