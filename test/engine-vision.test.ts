@@ -67,7 +67,7 @@ async function referenceGreedy(messages: ChatMessage[], count: number): Promise<
   const videos = prepared.filter((p) => p.kind === 'video');
   const prompt = expandVisionPlaceholders(template.render(templateMessages(messages)), images, videos);
   const ids = Int32Array.from(tokenizer.encode(prompt));
-  const { positions, rows, ropeDelta } = promptPlacement(ids, c, images, videos, v.spatialMergeSize);
+  const { positions, imageRows, videoRows, ropeDelta } = promptPlacement(ids, c, images, videos, v.spatialMergeSize);
 
   const weights = await openSafetensors(DIR, 'model.safetensors');
   const tower = new ReferenceVisionTower(v, (n) => weights.f32(n));
@@ -82,7 +82,8 @@ async function referenceGreedy(messages: ChatMessage[], count: number): Promise<
   model.reset();
   const all = new Float32Array(tokens.reduce((n, t) => n + t.length, 0));
   tokens.reduce((offset, t) => (all.set(t, offset), offset + t.length), 0);
-  rows.forEach((r, t) => r >= 0 && embeds.set(all.subarray(r * H, (r + 1) * H), t * H));
+  // Image tokens first, then video tokens, each onto its placeholder rows in order.
+  [...imageRows, ...videoRows].forEach((row, i) => embeds.set(all.subarray(i * H, (i + 1) * H), row * H));
   let logits = model.forward(ids, positions, embeds).logits;
   const out: number[] = [];
   const V = c.vocabSize;

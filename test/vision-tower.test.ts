@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { openCheckpoint } from '../src/loader/checkpoint.ts';
-import { parseQwen35Config } from '../src/loader/config.ts';
+import { Fields, parseQwen35Config } from '../src/loader/config.ts';
+import { parseVisionConfig } from '../src/loader/vision-config.ts';
 import { CheckpointError } from '../src/loader/errors.ts';
 import { MemorySource } from '../src/loader/file-source.ts';
 import { readSafetensorsHeader } from '../src/loader/safetensors.ts';
@@ -72,6 +73,29 @@ test('resizing on the GPU gives the pixel values of the CPU path, bit for bit', 
     run.destroy();
   }
   assert.deepEqual(pixels[1], pixels[0]);
+  tower.destroy();
+});
+
+test('the same tower with DeepStack mergers (Qwen3-VL config) reproduces its embeddings and DeepStack rows', async () => {
+  const dir = new URL('qwen3vl-tiny-image/', FIXTURES);
+  const json = JSON.parse(readFileSync(new URL('config.json', dir), 'utf8'));
+  const v = parseVisionConfig(new Fields('config.json', json.vision_config, 'vision_config.'), json.text_config.hidden_size)!;
+  assert.deepEqual(v.deepstackVisualIndexes, [1, 2, 3]);
+  const ctx = await testContext('f16');
+  const source = new NodeDirSource(dir.pathname);
+  const tower = await VisionTower.load(ctx, await openCheckpoint(source), v);
+  const ref = await openSafetensors(dir, 'reference.safetensors');
+  const [h, w] = [64, 96];
+  const [item] = prepareVisuals([{ kind: 'image', image: { width: w, height: h, data: Uint8Array.from(ref.i32('image_rgb')) } }], await loadProcessorConfigs(source, v));
+  const run = await tower.run([item]);
+  const rel = async (buffer: GPUBuffer, name: string) => {
+    const expected = ref.f32(name);
+    const got = await readF32(ctx.device, buffer);
+    return expected.reduce((m, x, i) => Math.max(m, Math.abs(x - got[i])), 0) / expected.reduce((m, x) => Math.max(m, Math.abs(x)), 0);
+  };
+  assert.ok(await rel(run.embeddings, 'image_embeddings') < 5e-5);
+  assert.ok(await rel(run.deepstack!, 'image_deepstack_features') < 5e-5);
+  run.destroy();
   tower.destroy();
 });
 

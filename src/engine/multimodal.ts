@@ -7,7 +7,8 @@ import type { FileSource } from '../loader/file-source.ts';
 import type { Qwen35Config } from '../loader/config.ts';
 import type { LoadProgress } from '../model/load-weights.ts';
 import type { ForwardOptions } from '../model/qwen35.ts';
-import { VisionTower } from '../model/vision.ts';
+import { VisionTower, type VisionRun } from '../model/vision.ts';
+import type { VisualSegment } from '../model/visual-input.ts';
 import { VisualTokenLimitError } from '../vision/errors.ts';
 import { decodeImagePart, decodeVideoPart, templateMessages, visualParts } from '../vision/inputs.ts';
 import { promptPlacement } from '../vision/positions.ts';
@@ -96,7 +97,21 @@ export async function preparePrompt(vision: VisionSupport | null, r: PromptReque
   const preparedVideos = prepared.filter((p) => p.kind === 'video');
   const prompt = expandVisionPlaceholders(rendered, preparedImages, preparedVideos, vision.tokens);
   const ids = r.tokenizer.encode(prompt);
-  const { positions, rows } = promptPlacement(ids, r.config, preparedImages, preparedVideos, vision.processors.image.mergeSize);
-  const run = await vision.tower.run([...preparedImages, ...preparedVideos]);
-  return { prompt, ids, prefill: { positions, visual: { embeddings: run.embeddings, rows } }, release: () => run.destroy() };
+  const { positions, imageRows, videoRows } = promptPlacement(ids, r.config, preparedImages, preparedVideos, vision.processors.image.mergeSize);
+  // Images and videos are two segments, each its own tower run, as transformers encodes them.
+  const runs: VisionRun[] = [];
+  const release = () => runs.forEach((run) => run.destroy());
+  try {
+    const visual: VisualSegment[] = [];
+    for (const [items, rows] of [[preparedImages, imageRows], [preparedVideos, videoRows]] as const) {
+      if (items.length === 0) continue;
+      const run = await vision.tower.run(items);
+      runs.push(run);
+      visual.push({ rows, embeddings: run.embeddings });
+    }
+    return { prompt, ids, prefill: { positions, visual }, release };
+  } catch (e) {
+    release();
+    throw e;
+  }
 }

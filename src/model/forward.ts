@@ -41,8 +41,8 @@ export interface ForwardPlan {
   capture?: Capture;
   /** Delta-rule kernel for T > 1 (the recurrent one always serves T = 1). */
   deltaForm?: 'recurrent' | 'chunked';
-  /** Vision tokens replacing the embeddings of placeholder rows: row t takes src[rows[offset + t]] where >= 0. */
-  visual?: { rows: GPUBuffer; offset: number; src: GPUBuffer };
+  /** Vision tokens replacing the embeddings of placeholder rows, per segment: row t takes src[rows[offset + t]] where >= 0. */
+  visual?: { rows: GPUBuffer; offset: number; src: GPUBuffer }[];
 }
 
 /**
@@ -59,7 +59,7 @@ export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan):
 
   k.embed.record(b, { ids: plan.input === 'prompt' ? s.ids : s.token, table: m.embedTokens, out: s.x, T });
   if (plan.input === 'prompt') k.sampler.recordCount(b, { ids: s.ids, counts: s.counts, T });
-  if (plan.visual) k.scatterRows.record(b, { rows: plan.visual.rows, offset: plan.visual.offset, src: plan.visual.src, x: s.x, T, H });
+  for (const v of plan.visual ?? []) k.scatterRows.record(b, { rows: v.rows, offset: v.offset, src: v.src, x: s.x, T, H });
   if (plan.capture) b.copy(s.x, 0, plan.capture.embeddings, 0, rowBytes);
 
   m.layers.forEach((layer, i) => {

@@ -14,6 +14,7 @@ import { buildForward, type Capture, type DecoderLayer, type ModelParts } from '
 import { loadWeights, type LoadProgress } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
+import { segmentRowMap, type VisualSegment } from './visual-input.ts';
 
 export interface LoadOptions {
   /** Weight storage on the GPU: 'f16' (default; exact for BF16 checkpoints within f16 range) or 'f32'. */
@@ -33,8 +34,8 @@ export interface ForwardOptions {
   allLogits?: GPUBuffer;
   capture?: Capture;
   deltaForm?: 'recurrent' | 'chunked';
-  /** Vision tokens for placeholder rows: rows[t] is the row of `embeddings` ([tokens, H]) for prompt position t, or -1. */
-  visual?: { embeddings: GPUBuffer; rows: Int32Array };
+  /** Vision tower output for the prompt's placeholder rows (images, videos): replaces their token embeddings. Pass `positions` too. */
+  visual?: readonly VisualSegment[];
 }
 
 /**
@@ -122,26 +123,25 @@ export class Qwen35Model {
     if (this.cachePos + T > this.maxContext) throw new ContextLengthError(this.cachePos + T, this.maxContext);
     const positions = options.positions ?? textPositions(this.cachePos + this.ropeDelta, T);
     if (options.positions) this.ropeDelta = positions.reduce((a, b) => Math.max(a, b), -Infinity) + 1 - (this.cachePos + T);
-    if (options.visual && options.visual.rows.length !== T) throw new RangeError(`visual rows must have one entry per prompt token (${options.visual.rows.length} for ${T})`);
-    const visualRows = options.visual ? this.uploadRows(options.visual.rows) : null;
+    if (options.visual?.some((seg) => seg.deepstack)) throw new RangeError('DeepStack rows are not wired into the Qwen3.5 decoder');
+    const maps = (options.visual ?? []).filter((seg) => seg.rows.length > 0).map((seg) => ({ map: segmentRowMap(T, seg), seg }));
+    const visualRows = maps.map(({ map, seg }) => ({ map, src: seg.embeddings, buffer: this.uploadRows(map) }));
     const chunk = this.parts.scratch.maxTokens;
     const oneShot = options.allLogits || options.capture;
     if (oneShot && T > chunk) throw new RangeError(`allLogits/capture need the prompt in one chunk (${T} > ${chunk}); load with a larger prefillChunk`);
     const { device } = this.ctx;
     let last = 0;
-    const releaseRows = () => visualRows && this.ctx.pool.destroy(visualRows);
+    const releaseRows = () => visualRows.forEach((v) => this.ctx.pool.destroy(v.buffer));
     for (let start = 0; start < T; start += chunk) {
       const n = Math.min(chunk, T - start);
       const slice = ids.subarray(start, start + n);
       device.queue.writeBuffer(this.parts.scratch.ids, 0, slice.buffer, slice.byteOffset, slice.byteLength);
       this.writeRope(positions, start, n, T);
       // Chunks holding vision tokens get a program of their own, built for this request's buffers.
-      const visual = visualRows && options.visual!.rows.subarray(start, start + n).some((r) => r >= 0)
-        ? { rows: visualRows, offset: start, src: options.visual!.embeddings }
-        : undefined;
-      const once = oneShot || visual;
+      const visual = visualRows.filter((v) => v.map.subarray(start, start + n).some((r) => r >= 0)).map((v) => ({ rows: v.buffer, offset: start, src: v.src }));
+      const once = oneShot || visual.length > 0;
       const program = once
-        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual })
+        ? buildForward(this.ctx, this.parts, { T: n, input: 'prompt', allLogits: options.allLogits, capture: options.capture, deltaForm: options.deltaForm, visual: visual.length ? visual : undefined })
         : this.program(n, 'prompt', options.deltaForm);
       last = await this.run(program, n).catch((e) => {
         releaseRows();

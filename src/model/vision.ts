@@ -31,8 +31,8 @@ export interface VisionRun {
   embeddings: GPUBuffer;
   tokens: number;
   patches: number;
-  /** Qwen3-VL: per DeepStack level, [tokens, out]. */
-  deepstack: GPUBuffer[];
+  /** Qwen3-VL: [levels, tokens, out], the DeepStack mergers' rows (absent without DeepStack levels). */
+  deepstack?: GPUBuffer;
   /** With capture: pixel values [N, patchDim], block 0's input [N, Hv], block outputs [depth, N, Hv]. */
   capture?: { pixels: GPUBuffer; input: GPUBuffer; blockOutputs: GPUBuffer };
   destroy(): void;
@@ -149,7 +149,10 @@ export class VisionTower {
       const tapIndex = upload('pos_index', taps.index);
       const tapWeight = upload('pos_weight', taps.weight);
       const embeddings = f32('embeddings', tokens * v.outHiddenSize);
-      const deepstack = this.weights.deepstackMergers.map((_, level) => f32(`deepstack${level}`, tokens * v.outHiddenSize));
+      const levelFloats = tokens * v.outHiddenSize;
+      const levels = this.weights.deepstackMergers.length;
+      const deepstack = levels ? f32('deepstack', levels * levelFloats) : undefined;
+      const levelOut = levels ? f32('deepstack.level', levelFloats) : undefined;
       const capture = options.capture
         ? { pixels, input: f32('capture.input', N * Hv), blockOutputs: f32('capture.blocks', v.depth * N * Hv) }
         : undefined;
@@ -167,7 +170,9 @@ export class VisionTower {
         recordVisionBlock(b, k, v, block, scratch);
         if (capture) b.copy(scratch.x, 0, capture.blockOutputs, j * rowBytes, rowBytes);
         v.deepstackVisualIndexes.forEach((index, level) => {
-          if (index === j) recordMerger(b, k, v, this.weights.deepstackMergers[level], scratch.x, scratch, deepstack[level]);
+          if (index !== j) return;
+          recordMerger(b, k, v, this.weights.deepstackMergers[level], scratch.x, scratch, levelOut!);
+          b.copy(levelOut!, 0, deepstack!, level * levelFloats * 4, levelFloats * 4);
         });
       });
       recordMerger(b, k, v, this.weights.merger, scratch.x, scratch, embeddings);

@@ -1,13 +1,13 @@
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
 import { ConfigError } from '../loader/errors.ts';
-import type { GridThw } from '../loader/vision-config.ts';
 import { readF32 } from '../gpu/buffers.ts';
 import type { ForwardOptions, Qwen35Model } from '../model/qwen35.ts';
 import { VisionTower, type VisionRun } from '../model/vision.ts';
+import type { VisualSegment } from '../model/visual-input.ts';
 import { selectFrames } from '../vision/inputs.ts';
 import { multimodalPositions, promptPlacement, tokenTypes } from '../vision/positions.ts';
-import { prepareVisuals, type PreparedVisual, type VisualSource } from '../vision/preprocess.ts';
+import { prepareVisuals, type VisualSource } from '../vision/preprocess.ts';
 import { loadProcessorConfigs } from '../vision/processor-config.ts';
 import type { RgbImage } from '../vision/resize.ts';
 import { compare, describe } from './compare.ts';
@@ -95,72 +95,52 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
   const placement = promptPlacement(ids, c, preparedImages, preparedVideos, v.spatialMergeSize);
   await checkPositions(placement.positions, placement.ropeDelta);
 
-  let run: VisionRun | undefined;
+  // Images and videos are two segments, two tower runs, as in transformers.
+  const runs: VisionRun[] = [];
+  const release = () => {
+    runs.forEach((run) => run.destroy());
+    tower.destroy();
+  };
   try {
-    const towerStart = performance.now();
-    run = await tower.run([...preparedImages, ...preparedVideos], { capture: true });
-    const pixels = await readF32(model.ctx.device, run.capture!.pixels);
-    log(`vision tower: ${run.patches} patches → ${run.tokens} tokens, ${v.depth} blocks, in ${(performance.now() - towerStart).toFixed(0)} ms`);
     const device = model.ctx.device;
-    const input = await readF32(device, run.capture!.input);
-    const blocks = await readF32(device, run.capture!.blockOutputs);
-    const embeddings = await readF32(device, run.embeddings);
+    const Hv = v.hiddenSize;
     let pixelMax = 0;
     let visionRel = 0;
-    const split = { image: itemRows(preparedImages), video: itemRows(preparedVideos) };
-    const N = run.patches;
-    const Hv = v.hiddenSize;
-    for (const kind of ['image', 'video'] as const) {
-      const { patches, tokens } = split[kind];
-      if (patches === 0) continue;
-      const patchStart = kind === 'image' ? 0 : split.image.patches;
-      const tokenStart = kind === 'image' ? 0 : split.image.tokens;
+    const rel = (name: string, ref: Float32Array, got: Float32Array) => {
+      const cmp = compare(name, ref, got);
+      visionRel = Math.max(visionRel, cmp.maxRel);
+      log(describe(cmp, { rel: o.visionRel }));
+    };
+    const visual: VisualSegment[] = [];
+    for (const [kind, items, rows] of [['image', preparedImages, placement.imageRows], ['video', preparedVideos, placement.videoRows]] as const) {
+      if (items.length === 0) continue;
+      const towerStart = performance.now();
+      const run = await tower.run(items, { capture: true });
+      runs.push(run);
+      visual.push({ rows, embeddings: run.embeddings });
+      const pixels = await readF32(device, run.capture!.pixels);
+      log(`vision tower (${kind}s): ${run.patches} patches → ${run.tokens} tokens, ${v.depth} blocks, in ${(performance.now() - towerStart).toFixed(0)} ms`);
       const pixelName = kind === 'image' ? 'pixel_values' : 'pixel_values_videos';
-      const rel = (name: string, ref: Float32Array, got: Float32Array) => {
-        const cmp = compare(name, ref, got);
-        visionRel = Math.max(visionRel, cmp.maxRel);
-        log(describe(cmp, { rel: o.visionRel }));
-      };
       if (reference.has(pixelName)) {
-        const cmp = compare(pixelName, await reference.f32(pixelName), pixels.subarray(patchStart * v.patchDim, (patchStart + patches) * v.patchDim));
+        const cmp = compare(pixelName, await reference.f32(pixelName), pixels);
         pixelMax = Math.max(pixelMax, cmp.maxAbs);
         log(describe(cmp, { abs: PIXEL_TOLERANCE }));
       }
-      if (reference.has(`${kind}_vision_input`)) rel(`${kind}_vision_input`, await reference.f32(`${kind}_vision_input`), input.subarray(patchStart * Hv, (patchStart + patches) * Hv));
+      if (reference.has(`${kind}_vision_input`)) rel(`${kind}_vision_input`, await reference.f32(`${kind}_vision_input`), await readF32(device, run.capture!.input));
       if (reference.has(`${kind}_vision_block_outputs`)) {
         const ref = await reference.f32(`${kind}_vision_block_outputs`);
-        for (let j = 0; j < v.depth; j++) {
-          rel(`${kind}_vision_blocks[${j}]`, ref.subarray(j * patches * Hv, (j + 1) * patches * Hv), blocks.subarray((j * N + patchStart) * Hv, (j * N + patchStart + patches) * Hv));
-        }
+        const got = await readF32(device, run.capture!.blockOutputs);
+        const span = run.patches * Hv;
+        for (let j = 0; j < v.depth; j++) rel(`${kind}_vision_blocks[${j}]`, ref.subarray(j * span, (j + 1) * span), got.subarray(j * span, (j + 1) * span));
       }
-      const out = v.outHiddenSize;
-      if (reference.has(`${kind}_embeddings`)) rel(`${kind}_embeddings`, await reference.f32(`${kind}_embeddings`), embeddings.subarray(tokenStart * out, (tokenStart + tokens) * out));
+      if (reference.has(`${kind}_embeddings`)) rel(`${kind}_embeddings`, await reference.f32(`${kind}_embeddings`), await readF32(device, run.embeddings));
     }
     const pass = positionsOk && pixelMax <= PIXEL_TOLERANCE && visionRel <= o.visionRel;
-    const done = run;
-    return {
-      positions: placement.positions,
-      visual: { embeddings: done.embeddings, rows: placement.rows },
-      release: () => {
-        done.destroy();
-        tower.destroy();
-      },
-      outcome: { pass, pixel_max_abs: pixelMax, vision_max_rel: visionRel, positions_exact: positionsOk },
-    };
+    return { positions: placement.positions, visual, release, outcome: { pass, pixel_max_abs: pixelMax, vision_max_rel: visionRel, positions_exact: positionsOk } };
   } catch (e) {
-    run?.destroy();
-    tower.destroy();
+    release();
     throw e;
   }
-}
-
-function itemRows(items: readonly PreparedVisual[]): { patches: number; tokens: number } {
-  const patches = items.reduce((sum, p) => sum + gridPatches(p.grid), 0);
-  return { patches, tokens: items.reduce((sum, p) => sum + p.tokens, 0) };
-}
-
-function gridPatches(g: GridThw): number {
-  return g.t * g.h * g.w;
 }
 
 /**

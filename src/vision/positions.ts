@@ -71,25 +71,21 @@ export function multimodalPositions(
 }
 
 /**
- * M-RoPE positions of the prompt, and for each position the row of the tower's output it takes:
- * image placeholders the image tokens in order, video placeholders the video tokens after them.
+ * M-RoPE positions of the prompt and its placeholder rows: the prompt indexes of the image pads and
+ * of the video pads, in order, checked against the tokens the inputs need.
  */
 export function promptPlacement(
   ids: ArrayLike<number>, config: Qwen35Config, images: readonly PreparedVisual[], videos: readonly PreparedVisual[], mergeSize: number,
-): { positions: Int32Array; rows: Int32Array; ropeDelta: number } {
+): { positions: Int32Array; ropeDelta: number; imageRows: Int32Array; videoRows: Int32Array } {
   const types = tokenTypes(ids, config.imageTokenId, config.videoTokenId);
+  const rowsOf = (kind: number) => Int32Array.from(Array.from(types).flatMap((t, i) => (t === kind ? [i] : [])));
+  const imageRows = rowsOf(IMAGE);
+  const videoRows = rowsOf(VIDEO);
   const imageTokens = images.reduce((sum, p) => sum + p.tokens, 0);
   const videoTokens = videos.reduce((sum, p) => sum + p.tokens, 0);
-  const rows = new Int32Array(ids.length).fill(-1);
-  let image = 0;
-  let video = 0;
-  types.forEach((type, t) => {
-    if (type === IMAGE) rows[t] = image++;
-    else if (type === VIDEO) rows[t] = imageTokens + video++;
-  });
-  if (image !== imageTokens || video !== videoTokens) {
-    throw new VisionPromptError(`The prompt encodes to ${image} image and ${video} video placeholder tokens, but the inputs need ${imageTokens} and ${videoTokens}`);
+  if (imageRows.length !== imageTokens || videoRows.length !== videoTokens) {
+    throw new VisionPromptError(`The prompt encodes to ${imageRows.length} image and ${videoRows.length} video placeholder tokens, but the inputs need ${imageTokens} and ${videoTokens}`);
   }
   const { positions, ropeDelta } = multimodalPositions(types, images.map((p) => p.grid), videos.map((p) => p.grid), mergeSize);
-  return { positions, rows, ropeDelta };
+  return { positions, ropeDelta, imageRows, videoRows };
 }
