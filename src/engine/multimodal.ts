@@ -107,7 +107,7 @@ export async function preparePrompt(vision: VisionSupport | null, r: PromptReque
       if (items.length === 0) continue;
       const run = await vision.tower.run(items);
       runs.push(run);
-      visual.push({ rows, embeddings: run.embeddings });
+      visual.push({ rows, embeddings: run.embeddings, deepstack: run.deepstack });
     }
     return { prompt, ids, prefill: { positions, visual }, release };
   } catch (e) {

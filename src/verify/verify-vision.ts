@@ -117,7 +117,7 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
       const towerStart = performance.now();
       const run = await tower.run(items, { capture: true });
       runs.push(run);
-      visual.push({ rows, embeddings: run.embeddings });
+      visual.push({ rows, embeddings: run.embeddings, deepstack: run.deepstack });
       const pixels = await readF32(device, run.capture!.pixels);
       log(`vision tower (${kind}s): ${run.patches} patches → ${run.tokens} tokens, ${v.depth} blocks, in ${(performance.now() - towerStart).toFixed(0)} ms`);
       const pixelName = kind === 'image' ? 'pixel_values' : 'pixel_values_videos';
