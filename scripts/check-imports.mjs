@@ -11,10 +11,12 @@ const ALLOWED = {
   layers: ['kernels', 'gpu', 'loader'],
   model: ['layers', 'kernels', 'gpu', 'loader'],
   generate: ['model', 'kernels', 'gpu', 'loader'],
-  verify: ['generate', 'model', 'kernels', 'gpu', 'loader'],
+  verify: ['vision', 'generate', 'model', 'kernels', 'gpu', 'loader'],
   reference: ['loader'],
   chat: ['loader'],
-  engine: ['chat', 'generate', 'model', 'kernels', 'gpu', 'loader'],
+  // Image and video preprocessing on the CPU: decoding, resizing, frame sampling, M-RoPE positions.
+  vision: ['loader'],
+  engine: ['chat', 'vision', 'generate', 'model', 'kernels', 'gpu', 'loader'],
   worker: ['engine'],
   embed: ['worker'],
   // src/api.ts: the public types, importable from every layer; it imports nothing itself.

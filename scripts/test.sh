@@ -7,7 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-FIXTURE_NAMES=(qwen35-tiny-text qwen35-tiny-moe qwen35-realdims-2l)
+FIXTURE_NAMES=(qwen35-tiny-text qwen35-tiny-moe qwen35-realdims-2l qwen35-tiny-vl-image qwen35-tiny-vl-video)
 DECODER_ONLY_NAMES=(qwen3vl-tiny-image qwen3vl-tiny-video qwen3vl-tiny-fp8)
 RUNTIMES=(node browser)
 fixtures=${QWEN_FIXTURES:-../shared/fixtures}

@@ -168,8 +168,8 @@ let status: number;
 try {
   if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new ExplainedError(`${dir} is not a directory`);
   const outcome = runtime === 'node' ? await runInNode(dir, options) : await runInBrowser(dir, options);
-  const { pass, max_abs_logit_diff, tolerance, greedy_match, storage, from_reference_vision } = outcome;
-  record = { pass, max_abs_logit_diff, tolerance, greedy_match, storage, ...(from_reference_vision ? { from_reference_vision } : {}) };
+  const { pass, max_abs_logit_diff, tolerance, greedy_match, storage, from_reference_vision, vision } = outcome;
+  record = { pass, max_abs_logit_diff, tolerance, greedy_match, storage, ...(from_reference_vision ? { from_reference_vision } : {}), ...(vision && { vision }) };
   status = pass ? 0 : 1;
 } catch (e) {
   // Engine errors say what went wrong; anything else may be a bug, where the stack matters.

@@ -7,8 +7,32 @@ export type ChatRole = 'system' | 'user' | 'assistant' | 'tool';
 
 export type ContentPart =
   | { type: 'text'; text: string }
+  /** An http(s), data: or blob: URL, decoded with createImageBitmap (a page or a worker). */
   | { type: 'image_url'; image_url: { url: string } }
-  | { type: 'video'; video: string[] };
+  /** Decoded pixels (what Node callers pass), or a URL as for image_url. */
+  | { type: 'image'; image: RawImage | string }
+  /** A clip as frames; a bare list is frames at an unknown rate (24 fps is assumed, as transformers does). */
+  | { type: 'video'; video: VideoInput | string[] };
+
+/** Decoded pixels, row-major: RGB (3 bytes per pixel) or RGBA (4, alpha ignored), e.g. an ImageData. */
+export interface RawImage {
+  width: number;
+  height: number;
+  data: Uint8Array | Uint8ClampedArray;
+}
+
+/**
+ * A video as a list of frames, all the same size, in order. The engine samples them per the model's
+ * video_preprocessor_config.json (its fps, min and max frame counts) and writes each temporal
+ * patch's time into the prompt, as the Python processor does. Give the clip's frame rate, or the
+ * time of every frame (live captures); with neither, frames are taken to be 24 fps apart.
+ */
+export interface VideoInput {
+  frames: (RawImage | string)[];
+  fps?: number;
+  /** Seconds from the start of the clip, one per frame, non-decreasing. */
+  timestamps?: number[];
+}
 
 /** OpenAI-shaped chat message; `reasoning_content` carries an assistant turn's thinking. */
 export interface ChatMessage {
@@ -30,6 +54,12 @@ export interface ChatOptions {
   /** Passed to the chat template; unset uses the template's own default. */
   enable_thinking?: boolean;
   seed?: number;
+  /**
+   * Most placeholder tokens all images and videos of the request may take together (each costs
+   * Tp·p²·m² pixels' worth). Larger inputs are scaled down to fit, as a smaller max_pixels would;
+   * the context size and the GPU's binding limit cap it as well.
+   */
+  max_visual_tokens?: number;
 }
 
 /** The sampler's settings as the engine passes them to the GPU (and the CPU reference checks them). */
@@ -103,6 +133,22 @@ export interface ModelInfo {
   gpuBytes: number;
   /** Whether the chat template thinks unless told not to. */
   thinkingByDefault: boolean;
+  /** Image and video input, when the model has a vision tower; null for text-only models. */
+  vision: VisionInfo | null;
+}
+
+/** What a page needs to prepare images and videos for the loaded model. */
+export interface VisionInfo {
+  /** Resized sides are multiples of this (patch size × merge size); one token covers factor² pixels. */
+  factor: number;
+  image: { minPixels: number; maxPixels: number };
+  /** The video processor's settings: frames are sampled at `fps`, between minFrames and maxFrames. */
+  video: {
+    fps: number; minFrames: number; maxFrames: number; sampleFrames: boolean; temporalPatchSize: number;
+    minPixels: number; maxPixels: number; resample: 'bicubic' | 'bilinear';
+  };
+  /** Visual tokens one request can hold on this GPU (the context size limits it further). */
+  maxVisualTokens: number;
 }
 
 export interface EngineStats {

@@ -88,7 +88,7 @@ test('a second request while one runs is rejected, and abort ends the running on
   assert.equal((await engine.stats()).busy, false);
 });
 
-test('image input is refused with a typed error until the vision tower lands', async () => {
+test('image input to a text-only model is refused with a typed error', async () => {
   await assert.rejects(
     engine.chat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x.png' } }] }], {}, () => {}),
     { name: 'UnsupportedModelError' },

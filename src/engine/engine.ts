@@ -12,13 +12,14 @@ import { requestEngineDevice } from '../gpu/device.ts';
 import { CachedSource, CacheStorageBlockStore, type BlockStore } from '../loader/cached-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
 import { parseQwen35Config } from '../loader/config.ts';
-import { AbortError, DeviceLostError, ModelTooLargeError, UnsupportedModelError } from '../loader/errors.ts';
+import { AbortError, DeviceLostError, ModelTooLargeError } from '../loader/errors.ts';
 import { FetchSource } from '../loader/fetch-source.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { resolveModelSource } from '../loader/hub.ts';
 import { estimateModelFit } from '../model/fit.ts';
 import { Qwen35Model } from '../model/qwen35.ts';
 import { EngineBusyError, NoModelError } from './errors.ts';
+import { loadVisionSupport, preparePrompt, type VisionSupport } from './multimodal.ts';
 import { snapshot } from './stats.ts';
 
 const DEFAULT_CONTEXT = 4096;
@@ -33,6 +34,7 @@ interface Loaded {
   tokenizer: ChatTokenizer;
   template: ChatTemplate;
   generation: GenerationConfig;
+  vision: VisionSupport | null;
 }
 
 /**
@@ -63,7 +65,7 @@ export class QwenEngine implements EngineApi {
     const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
     const checkpoint = await openCheckpoint(source);
     const fit = estimateModelFit(config, checkpoint, device.limits, {
-      maxContext: options.maxContext ?? DEFAULT_CONTEXT, prefillChunk: PREFILL_CHUNK, storage: 'f16',
+      maxContext: options.maxContext ?? DEFAULT_CONTEXT, prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true,
     });
     return { fits: fit.fits, requiredBytes: fit.requiredBytes, reasons: fit.reasons };
   }
@@ -78,7 +80,7 @@ export class QwenEngine implements EngineApi {
       const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
       const checkpoint = await openCheckpoint(source);
       const maxContext = Math.min(options.maxContext ?? DEFAULT_CONTEXT, config.maxPositionEmbeddings);
-      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16' });
+      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true });
       if (!fit.fits) throw new ModelTooLargeError(`${model} does not fit this GPU: ${fit.reasons.join('; ')}`);
       // Announce every byte the load will read, so progress has its total from the start.
       const shards = [...new Set([...checkpoint.tensors.values()].map((t) => t.file))];
@@ -90,11 +92,15 @@ export class QwenEngine implements EngineApi {
       const template = await loadChatTemplate(source, tokenizer.config);
       const generation = await loadGenerationConfig(source, [tokenizer.special.eos]);
       const qwen = await Qwen35Model.load(device, source, { maxContext, prefillChunk: PREFILL_CHUNK, signal: controller.signal });
+      const vision = await loadVisionSupport(qwen.ctx, source, checkpoint, config, tokenizer.config, { signal: controller.signal }).catch((e) => {
+        qwen.destroy();
+        throw e;
+      });
       const info: ModelInfo = {
         model, modelType: config.modelType, numLayers: config.numLayers, hiddenSize: config.hiddenSize, vocabSize: config.vocabSize,
-        maxContext, gpuBytes: qwen.gpuBytes, thinkingByDefault: template.thinkingByDefault(),
+        maxContext, gpuBytes: qwen.gpuBytes, thinkingByDefault: template.thinkingByDefault(), vision: vision?.info ?? null,
       };
-      this.loaded = { info, model: qwen, generator: new TextGenerator(qwen), tokenizer, template, generation };
+      this.loaded = { info, model: qwen, generator: new TextGenerator(qwen), tokenizer, template, generation, vision };
       return info;
     } finally {
       this.release();
@@ -107,14 +113,12 @@ export class QwenEngine implements EngineApi {
     this.claim('a chat');
     const controller = (this.controller = new AbortController());
     try {
-      for (const m of messages) {
-        if (typeof m.content !== 'string' && m.content.some((part) => part.type !== 'text')) {
-          throw new UnsupportedModelError('Image and video input need the vision tower, which this engine does not run yet');
-        }
-      }
       const { tokenizer, template, generation, generator } = loaded;
-      const prompt = template.render(messages, { enableThinking: options.enable_thinking });
-      const ids = tokenizer.encode(prompt);
+      const request = await preparePrompt(loaded.vision, {
+        messages, template, tokenizer, config: loaded.model.config, enableThinking: options.enable_thinking,
+        maxVisualTokens: options.max_visual_tokens, maxContext: loaded.info.maxContext, signal: controller.signal,
+      });
+      const { prompt, ids } = request;
       const splitter = new ThinkingSplitter(tokenizer, {
         startInThinking: promptEndsInThinking(prompt), thinkStartId: tokenizer.special.thinkStart, thinkEndId: tokenizer.special.thinkEnd,
       });
@@ -135,7 +139,7 @@ export class QwenEngine implements EngineApi {
       // Each request is a whole conversation: the cache starts empty (prefix reuse is future work).
       generator.reset();
       try {
-        const stream = generator.generate(ids, { maxTokens, sampling: sampling(options, generation), stopTokens: [...stop], seed: options.seed, signal: controller.signal });
+        const stream = generator.generate(ids, { maxTokens, sampling: sampling(options, generation), stopTokens: [...stop], seed: options.seed, signal: controller.signal, prefill: request.prefill });
         for await (const id of stream) {
           if (stop.has(id)) {
             finishReason = 'stop';
@@ -147,6 +151,8 @@ export class QwenEngine implements EngineApi {
       } catch (e) {
         if (!(e instanceof AbortError)) throw e;
         finishReason = 'abort';
+      } finally {
+        request.release();
       }
       emit(splitter.flush());
       this.last = snapshot(generator.stats);

@@ -1,7 +1,7 @@
 import { AbortError } from '../loader/errors.ts';
 import type { SamplingParams } from '../api.ts';
 import { GREEDY } from '../kernels/sample.ts';
-import type { Qwen35Model } from '../model/qwen35.ts';
+import type { ForwardOptions, Qwen35Model } from '../model/qwen35.ts';
 import { GenerationStats } from './stats.ts';
 
 export interface GenerateOptions {
@@ -12,6 +12,8 @@ export interface GenerateOptions {
   stopTokens?: number[];
   seed?: number;
   signal?: AbortSignal;
+  /** M-RoPE positions and vision tokens of a multimodal prompt. */
+  prefill?: Pick<ForwardOptions, 'positions' | 'visual'>;
 }
 
 /**
@@ -24,9 +26,9 @@ export class TextGenerator {
   constructor(readonly model: Qwen35Model) {}
 
   /** Runs the prompt (continuing the cached conversation) and returns the first sampled token. */
-  async prefill(tokens: ArrayLike<number>): Promise<number> {
+  async prefill(tokens: ArrayLike<number>, options: GenerateOptions['prefill'] = {}): Promise<number> {
     const started = performance.now();
-    const first = await this.model.prefill(Int32Array.from(tokens));
+    const first = await this.model.prefill(Int32Array.from(tokens), options);
     this.stats.recordPrefill(tokens.length, performance.now() - started);
     return first;
   }
@@ -49,7 +51,7 @@ export class TextGenerator {
     this.model.configureSampling(options.sampling ?? GREEDY, options.seed);
     this.stats.reset();
     check();
-    let token = await this.prefill(prompt);
+    let token = await this.prefill(prompt, options.prefill);
     for (let produced = 1; ; produced++) {
       yield token;
       if (stop.has(token) || produced >= maxTokens) return;

@@ -1,6 +1,7 @@
 import { checkRopeType, Fields, parseEosTokenIds, type LayerType, type Qwen35Config, type RopeConfig } from './config.ts';
 import { UnsupportedModelError } from './errors.ts';
 import { parseQuantization } from './quantization.ts';
+import { parseVisionConfig } from './vision-config.ts';
 
 /**
  * Qwen3-VL's config.json (`qwen3_vl` with a `qwen3_vl_text` text_config, or `qwen3_vl_text` alone)
@@ -49,6 +50,8 @@ export function parseQwen3VLConfig(json: Record<string, unknown>, file: string):
 
   const hiddenSize = text.positiveInt('hidden_size');
   const tieWordEmbeddings = (multimodal ? top.boolean('tie_word_embeddings') : null) ?? text.boolean('tie_word_embeddings') ?? false;
+  const deepstack = multimodal ? parseDeepstack(top, numLayers, hiddenSize) : [];
+  const vision = multimodal ? parseVisionConfig(top.object('vision_config'), hiddenSize) : null;
   return {
     modelType: multimodal ? 'qwen3_vl' : 'qwen3_vl_text',
     weightPrefix: multimodal ? 'model.language_model.' : 'model.',
@@ -77,7 +80,9 @@ export function parseQwen3VLConfig(json: Record<string, unknown>, file: string):
     zeroCentredNorms: false,
     attentionOutputGate: false,
     quantization: parseQuantization(top),
-    deepstackVisualIndexes: multimodal ? parseDeepstack(top, numLayers, hiddenSize) : [],
+    deepstackVisualIndexes: deepstack,
+    // One list of DeepStack levels: the decoder's (checked against its layers) also drives the tower's mergers.
+    vision: vision && { ...vision, deepstackVisualIndexes: deepstack },
   };
 }
 

@@ -1,6 +1,7 @@
 import { parseQwen3VLConfig } from './config-qwen3vl.ts';
 import { ConfigError, UnsupportedModelError } from './errors.ts';
 import { parseQuantization, type Fp8Quantization } from './quantization.ts';
+import { parseVisionConfig, type VisionConfig } from './vision-config.ts';
 
 /**
  * config.json → one typed, validated config object. Both Hub forms are accepted: the multimodal
@@ -62,6 +63,8 @@ export interface Qwen35Config {
   quantization: Fp8Quantization | null;
   /** Vision blocks feeding the DeepStack levels: level k is added after decoder layer k (Qwen3-VL; empty otherwise). */
   deepstackVisualIndexes: number[];
+  /** The vision tower (`vision_config` of the multimodal form); null in the text-only form. */
+  vision: VisionConfig | null;
 }
 
 type Json = Record<string, unknown>;
@@ -201,6 +204,7 @@ export function parseQwen35Config(json: unknown, file = 'config.json'): Qwen35Co
     attentionOutputGate: true,
     quantization: parseQuantization(top),
     deepstackVisualIndexes: [],
+    vision: multimodal ? parseVisionConfig(top.object('vision_config'), text.positiveInt('hidden_size')) : null,
   };
 }
 

@@ -6,6 +6,7 @@ import type { LayerNames } from '../loader/names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
 import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
 import { CHUNK_BYTES } from './load-weights.ts';
+import { visionWeightBytes } from './vision-weights.ts';
 
 export interface SizeOptions {
   /** Tokens the KV cache holds. */
@@ -13,6 +14,8 @@ export interface SizeOptions {
   /** Tokens per prefill program; the engine caps it at maxContext. */
   prefillChunk: number;
   storage: WeightStorage;
+  /** Count the vision tower's weights too (the engine loads it whenever the checkpoint has one). */
+  vision?: boolean;
 }
 
 export interface FitOptions extends SizeOptions {
@@ -65,9 +68,9 @@ function vectorNames(layer: LayerNames): string[] {
 /**
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
  * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
- * in f32; a tied lm_head once; mtp.* and the vision tower skipped; experts in either checkpoint
- * layout; FP8 matrices as dequantized into that storage), KV caches, delta-rule state and the
- * scratch buffers. Shapes, and FP8 scales, are checked as the loader checks them.
+ * in f32; a tied lm_head once; mtp.* skipped, the vision tower counted only with `vision`; experts in
+ * either checkpoint layout; FP8 matrices as dequantized into that storage), KV caches, delta-rule
+ * state and the scratch buffers. Shapes, and FP8 scales, are checked as the loader checks them.
  */
 export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
   const names = checkpointWeightNames(config, checkpoint);
@@ -99,6 +102,8 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
     weights += poolBytes(rows * rowBytes);
     if (rowBytes > widestRow.bytes) widestRow = { name, bytes: rowBytes };
   }
+
+  if (options.vision && config.vision && checkpoint.has('model.visual.patch_embed.proj.weight')) weights += visionWeightBytes(config.vision, checkpoint, options.storage);
 
   const c = config;
   const rowBytesOf = (cols: number) => Math.ceil(cols / 2) * pairBytes;

@@ -1,13 +1,14 @@
 import { readSafetensorsHeader, type TensorInfo } from '../loader/safetensors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { parseQwen35Config } from '../loader/config.ts';
-import { CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
+import { CheckpointError } from '../loader/errors.ts';
 import { readF32 } from '../gpu/buffers.ts';
 import type { WeightStorage } from '../gpu/context.ts';
 import { GREEDY } from '../kernels/sample.ts';
 import { Qwen35Model } from '../model/qwen35.ts';
 import { compare, describe } from './compare.ts';
 import { referenceVisualInput } from './reference-vision.ts';
+import { verifyVision, type VisionOutcome } from './verify-vision.ts';
 
 export interface VerifyOptions {
   verbose: boolean;
@@ -31,12 +32,15 @@ export interface VerifyOutcome {
   storage: WeightStorage;
   /** Present (true) only for a decoder-only check from the reference's vision output. */
   from_reference_vision?: true;
+  /** Multimodal fixtures: the preprocessing, position and vision tower checks. */
+  vision?: VisionOutcome;
 }
 
 interface Tolerances {
   logits: number;
   decodeLogits: number;
   hiddenRel: number;
+  visionRel: number;
 }
 
 const REFERENCE = 'reference.safetensors';
@@ -51,9 +55,6 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
   const meta = (await readJsonFile(source, 'reference.json')) as Record<string, unknown>;
   const reference = await ReferenceTensors.open(source);
   const fromReference = options.fromReferenceVision === true;
-  if ((reference.has('pixel_values') || reference.has('pixel_values_videos')) && !fromReference) {
-    throw new UnsupportedModelError('This fixture has image or video input; the vision tower is not implemented yet (--from-reference-vision checks the decoder alone)');
-  }
   if (fromReference && !reference.has('mm_token_type_ids')) throw new CheckpointError(REFERENCE, '--from-reference-vision needs a multimodal fixture (mm_token_type_ids, embeddings)');
   const tol = tolerances(meta);
   const ids = await reference.i32('input_ids');
@@ -83,12 +84,15 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
           beforeDeepstack: beforeDeepstack ? pool.storage('verify.before_deepstack', levels * T * H * 4) : undefined,
         }
       : undefined;
-    const positions = reference.has('position_ids') ? await reference.i32('position_ids') : undefined;
-    const visual = fromReference ? await referenceVisualInput(model.ctx, reference, H) : undefined;
-    if (visual) log(`vision: FROM THE REFERENCE (decoder-only check): ${visual.map((s) => `${s.rows.length} rows${s.deepstack ? ` + ${levels} DeepStack levels` : ''}`).join(', ')}`);
+    // Multimodal fixtures: our own preprocessing from the raw pixels, tower, positions and placement;
+    // or, with --from-reference-vision, the reference's vision output fed to the decoder alone.
+    const vision = reference.has('position_ids') && !fromReference ? await verifyVision(model, source, reference, ids, { verbose: options.verbose, log, visionRel: tol.visionRel }) : null;
+    const referenceVisual = fromReference ? await referenceVisualInput(model.ctx, reference, H) : undefined;
+    if (referenceVisual) log(`vision: FROM THE REFERENCE (decoder-only check): ${referenceVisual.map((s) => `${s.rows.length} rows${s.deepstack ? ` + ${levels} DeepStack levels` : ''}`).join(', ')}`);
+    const positions = fromReference ? await reference.i32('position_ids') : vision?.positions;
 
     const prefillStart = performance.now();
-    const first = await model.prefill(ids, { allLogits, capture, positions, visual });
+    const first = await model.prefill(ids, { allLogits, capture, positions, visual: referenceVisual ?? vision?.visual }).finally(() => vision?.release());
     log(`prefill: ${T} tokens in ${(performance.now() - prefillStart).toFixed(0)} ms`);
     const promptLogits = compare('logits', await reference.f32('logits'), await readF32(device, allLogits));
     log(describe(promptLogits, { abs: tol.logits }));
@@ -127,8 +131,8 @@ export async function verifyFixture(device: GPUDevice, source: FileSource, optio
     log(`per decoded token: ${cost.dispatches} dispatches, ${cost.passes} compute pass(es), ${cost.commandBuffers} command buffer, 1 readback of 4 bytes`);
 
     const maxAbs = Math.max(promptLogits.maxAbs, decodeMax);
-    const pass = promptLogits.maxAbs <= tol.logits && decodeMax <= tol.decodeLogits && matches === N && hiddenOk;
-    const outcome: VerifyOutcome = { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}`, storage };
+    const pass = promptLogits.maxAbs <= tol.logits && decodeMax <= tol.decodeLogits && matches === N && hiddenOk && (vision?.outcome.pass ?? true);
+    const outcome: VerifyOutcome = { pass, max_abs_logit_diff: maxAbs, tolerance: tol.logits, greedy_match: `${matches}/${N}`, storage, vision: vision?.outcome };
     return fromReference ? { ...outcome, from_reference_vision: true } : outcome;
   } finally {
     model.destroy();
@@ -143,10 +147,11 @@ function tolerances(meta: Record<string, unknown>): Tolerances {
     logits: num(suggested.logits_max_abs, 2e-3),
     decodeLogits: num(suggested.decode_logits_max_abs, 2e-3),
     hiddenRel: num(suggested.hidden_max_rel, 5e-4),
+    visionRel: num(suggested.vision_max_rel, 5e-4),
   };
 }
 
-class ReferenceTensors {
+export class ReferenceTensors {
   private constructor(
     private readonly source: FileSource,
     private readonly tensors: Map<string, TensorInfo>,
@@ -158,6 +163,12 @@ class ReferenceTensors {
 
   has(name: string): boolean {
     return this.tensors.has(name);
+  }
+
+  shape(name: string): number[] {
+    const info = this.tensors.get(name);
+    if (!info) throw new CheckpointError(REFERENCE, `missing tensor ${name}`);
+    return info.shape;
   }
 
   async f32(name: string): Promise<Float32Array> {
