@@ -35,6 +35,11 @@ export interface ForwardOptions {
   deltaForm?: 'recurrent' | 'chunked';
 }
 
+/** Throws UnsupportedModelError for a config this class parses but cannot run, before any download. */
+export function assertSupported(config: Qwen35Config): void {
+  if (config.moe) throw new UnsupportedModelError(`${config.modelType} (mixture of experts) is not supported yet`);
+}
+
 /**
  * A loaded Qwen3.5 text model on one GPUDevice: weights, per-layer state (KV cache, conv window,
  * recurrent state) and the programs that run it. Knows nothing of tokenizers or UI.
@@ -61,7 +66,7 @@ export class Qwen35Model {
 
   static async load(device: GPUDevice, source: FileSource, options: LoadOptions = {}): Promise<Qwen35Model> {
     const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
-    if (config.moe) throw new UnsupportedModelError(`${config.modelType} (mixture of experts) is not supported yet`);
+    assertSupported(config);
     const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS);
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const chunk = Math.min(options.prefillChunk ?? 128, maxContext);
