@@ -60,10 +60,10 @@ export function serveFile(dir: string, req: IncomingMessage, res: ServerResponse
  */
 export interface ServeControl {
   offline: boolean;
-  /** Request path (as in the URL, e.g. "/model.safetensors") → body bytes to send before cutting; used once. */
+  /** Request path (as in the URL, e.g. "/model.safetensors") → body bytes to send before cutting; used up by the first body that long. */
   cutAfter: Map<string, number>;
   delayMs: number;
-  /** "METHOD /path [range]" of every request, for tests that count them. */
+  /** "METHOD /path [range]" of every request (refused ones too), for tests that count them. */
   log: string[];
 }
 
@@ -73,15 +73,14 @@ export function serveControl(): ServeControl {
 
 /** Answers a request as serveFile does, subject to the faults in `control`. */
 export function serveWithFaults(dir: string, control: ServeControl, req: IncomingMessage, res: ServerResponse): void {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  control.log.push(`${req.method} ${path}${req.headers.range ? ` ${req.headers.range}` : ''}${control.offline ? ' (refused)' : ''}`);
   if (control.offline) {
     req.socket.destroy();
     return;
   }
-  const path = new URL(req.url ?? '/', 'http://x').pathname;
-  control.log.push(`${req.method} ${path}${req.headers.range ? ` ${req.headers.range}` : ''}`);
   const cut = req.method === 'GET' ? control.cutAfter.get(path) : undefined;
   if (cut !== undefined) {
-    control.cutAfter.delete(path);
     let sent = 0;
     const write = res.write.bind(res) as (chunk: Buffer) => boolean;
     res.write = ((chunk: Buffer) => {
@@ -89,6 +88,7 @@ export function serveWithFaults(dir: string, control: ServeControl, req: Incomin
         sent += chunk.length;
         return write(chunk);
       }
+      control.cutAfter.delete(path);
       write(chunk.subarray(0, cut - sent));
       res.destroy();
       return false;

@@ -131,7 +131,7 @@ test('a second request while one runs is rejected, and abort ends the running on
 test('requests the model cannot serve are refused before anything runs, and the engine stays usable', async () => {
   const image = { type: 'image_url' as const, image_url: { url: 'blob:x' } };
   await assert.rejects(engine.chat([{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, image] }], {}, () => {}),
-    { name: 'UnsupportedContentError', code: 'unsupported-content', message: /Message 1, part 2 is a image_url part.*reads text only/ });
+    { name: 'UnsupportedContentError', code: 'unsupported-content', message: /Message 1, part 2 is an image, but .* reads text only/ });
   await assert.rejects(engine.chat([{ role: 'user', content: [{ type: 'audio' } as never] }], {}, () => {}), { name: 'InvalidRequestError', message: /part 1 has type "audio"/ });
   await assert.rejects(engine.chat([], {}, () => {}), { name: 'InvalidRequestError' });
   await assert.rejects(engine.chat(messages, { temperature: -1 }, () => {}), { name: 'InvalidRequestError', message: /temperature/ });
@@ -150,6 +150,14 @@ test('when the browser refuses to store the download, the model still runs and s
       return super.put(key, bytes);
     }
   }
+  class SmallStore extends MemoryBlockStore {
+    async estimate() {
+      return { quota: 500_000, usage: 100_000 };
+    }
+  }
+  const fit = await new QwenEngine(testDevice, new SmallStore()).checkFit(tiny);
+  assert.equal(fit.fits, true);
+  assert.match(fit.warnings.join(), /This site may store 390\.6 KiB more, less than the .* left to download: .* will not load offline/);
   const full = new QwenEngine(testDevice, new FullStore());
   const info = await full.load(tiny, { maxContext: 64 });
   assert.equal(info.cacheError?.code, 'storage-quota');

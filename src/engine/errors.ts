@@ -41,7 +41,8 @@ export class UnsupportedContentError extends QwenError {
     where: string,
     model: string,
   ) {
-    super('unsupported-content', `${where} is a ${partType} part, but ${model} reads text only. Remove the attachment, or load a vision model.`);
+    const what = partType === 'image_url' ? 'an image' : partType === 'video' ? 'a video' : `a ${partType} part`;
+    super('unsupported-content', `${where} is ${what}, but ${model} reads text only. Remove the attachment, or load a vision model.`);
   }
 }
 
