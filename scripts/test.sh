@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm test: typecheck, unit tests, then each fixture verified in Node (Dawn) and headless Chromium.
+# npm test: typecheck, unit tests, each fixture verified in Node (Dawn) and headless Chromium, then
+# the demo and library built and tested end to end in Chromium.
 # Every step runs even after a failure, so one run shows everything that is broken.
 # Fixtures come from $QWEN_FIXTURES (default ../shared/fixtures, relative to the repo root).
 set -uo pipefail
@@ -58,6 +59,12 @@ for name in "${FIXTURE_NAMES[@]}"; do
     summary+=("$(printf '%-40s %-15s %5ds  %s' "$label" "$status" $((SECONDS - start)) "$result")")
   done
 done
+
+# The product surface: build the demo, its service worker and the library, then drive the built
+# demo and a third-party page embedding the library in headless Chromium (e2e/).
+step 'build (demo, PWA, library)' npm run --silent build
+export QWEN_FIXTURES=$fixtures
+step 'e2e (Playwright, Chromium)' npm run --silent test:e2e
 
 echo
 echo '=== summary'

@@ -99,12 +99,13 @@ export class AssistantMessage {
       `${s.generatedTokens} token${s.generatedTokens === 1 ? '' : 's'}`,
       s.decodeTokensPerSecond > 0 ? `${formatRate(s.decodeTokensPerSecond)} tok/s` : null,
       s.timeToFirstTokenMs > 0 ? `first token ${formatDuration(s.timeToFirstTokenMs)}` : null,
-      s.prefillTokensPerSecond > 0 ? `prompt ${formatRate(s.prefillTokensPerSecond)} tok/s` : null,
     ];
+    if (s.prefillTokensPerSecond > 0) this.meta.title = `Prompt: ${s.promptTokens} tokens at ${formatRate(s.prefillTokensPerSecond)} tok/s`;
     const finish = result.finishReason === 'abort' ? 'Stopped' : result.finishReason === 'length' ? 'Reached the token limit' : null;
     const copy = h('button', { type: 'button', 'aria-label': 'Copy answer' }, icon('copy', 14), 'Copy');
     copy.addEventListener('click', () => void navigator.clipboard?.writeText(this.answer));
-    replace(this.meta, ...facts.filter(Boolean).map((f) => h('span', { class: 'stat' }, f!)), finish ? h('span', { class: 'stat finish' }, finish) : null, this.answer ? copy : null);
+    replace(this.meta, h('span', { class: 'stats' }, ...facts.filter(Boolean).map((f) => h('span', { class: 'stat' }, f!))),
+      finish ? h('span', { class: 'finish' }, finish) : null, this.answer ? copy : null);
     this.element.setAttribute('aria-busy', 'false');
     this.element.dataset.finish = result.finishReason;
     this.announce(finish ? `Answer ${finish.toLowerCase()}` : 'Answer complete');

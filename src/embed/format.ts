@@ -34,7 +34,7 @@ const TITLES: Record<string, string> = {
   'no-model': 'No model loaded',
   'bad-request': 'Invalid request',
   'model-not-found': 'Model not found',
-  'not-cached': 'Download interrupted',
+  'not-cached': 'Couldn’t download the model',
   'unsupported-model': 'Not supported yet',
   'model-too-large': 'Doesn’t fit this GPU',
   'gpu-unavailable': 'WebGPU is not available',

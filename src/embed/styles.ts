@@ -5,7 +5,7 @@ const LIGHT = `
   --bg: #ffffff; --bg-soft: #f7f7f9; --bg-sunken: #efeff4; --bg-raised: #ffffff;
   --line: #e3e3ea; --line-strong: #cfcfda;
   --text: #18181d; --text-soft: #575766; --text-faint: #8a8a98;
-  --user: #efedff; --code-bg: #f4f4f8;
+  --user: #efedff; --code-bg: #f4f4f8; --link: var(--accent);
   --danger: #c0362c; --danger-soft: #fdf0ee; --warn: #8a5a00; --warn-soft: #fff7e0; --ok: #1e8a4f;
   --shadow: 0 1px 2px rgb(20 20 40 / 6%), 0 8px 24px rgb(20 20 40 / 8%);
 `;
@@ -14,7 +14,7 @@ const DARK = `
   --bg: #141418; --bg-soft: #1b1b21; --bg-sunken: #101014; --bg-raised: #202028;
   --line: #2c2c36; --line-strong: #3a3a47;
   --text: #ececf1; --text-soft: #a9a9b8; --text-faint: #777786;
-  --user: #2a2748; --code-bg: #1d1d25;
+  --user: #2a2748; --code-bg: #1d1d25; --link: color-mix(in srgb, var(--accent) 60%, #fff);
   --danger: #ff7b6e; --danger-soft: #3a1f1d; --warn: #f0c267; --warn-soft: #3a3019; --ok: #5ad08e;
   --shadow: 0 1px 2px rgb(0 0 0 / 30%), 0 8px 28px rgb(0 0 0 / 40%);
 `;
@@ -147,7 +147,8 @@ button:disabled { cursor: default; }
 .msg.user > div { display: flex; flex-direction: column; align-items: flex-end; min-width: 0; }
 .msg.assistant .body { flex: 1; min-width: 0; display: flex; flex-direction: column; gap: 8px; padding-top: 3px; }
 .meta { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 12px; min-height: 22px; font-size: 12.5px; color: var(--text-faint); font-variant-numeric: tabular-nums; }
-.meta .stat + .stat::before { content: "·"; margin-right: 12px; color: var(--line-strong); }
+.meta .stats { display: inline-flex; flex-wrap: wrap; gap: 0 8px; }
+.meta .stat + .stat::before { content: "·"; margin-right: 8px; color: var(--text-faint); }
 .meta .finish { color: var(--warn); }
 .meta button { display: inline-flex; align-items: center; gap: 4px; padding: 3px 6px; border: 0; border-radius: 7px; background: none; color: inherit; }
 .meta button:hover { background: var(--bg-soft); color: var(--text); }
@@ -178,7 +179,7 @@ button:disabled { cursor: default; }
 .markdown h3, .markdown h4, .markdown h5, .markdown h6 { margin: 1.1em 0 .45em; line-height: 1.3; }
 .markdown h3 { font-size: 1.2em; } .markdown h4 { font-size: 1.08em; } .markdown h5, .markdown h6 { font-size: 1em; }
 .markdown ul, .markdown ol { padding-left: 1.4em; } .markdown li + li { margin-top: .25em; } .markdown li > ul, .markdown li > ol { margin: .25em 0 0; }
-.markdown a { color: var(--accent); text-underline-offset: 2px; }
+.markdown a { color: var(--link); text-underline-offset: 2px; }
 .markdown blockquote { padding: 2px 0 2px 14px; border-left: 3px solid var(--line-strong); color: var(--text-soft); }
 .markdown hr { border: 0; border-top: 1px solid var(--line); margin: 1.2em 0; }
 .markdown :not(pre) > code { font-family: var(--mono); font-size: .88em; padding: .1em .35em; border-radius: 6px; background: var(--code-bg); border: 1px solid var(--line); }
@@ -212,7 +213,7 @@ button:disabled { cursor: default; }
 .toggle { display: inline-flex; align-items: center; gap: 6px; height: 34px; padding: 0 12px; border: 1px solid var(--line); border-radius: 999px;
   background: none; color: var(--text-soft); font-size: 13.5px; }
 .toggle:hover { background: var(--bg-soft); }
-.toggle[aria-pressed=true] { background: var(--accent-soft); border-color: color-mix(in srgb, var(--accent) 45%, transparent); color: var(--accent); }
+.toggle[aria-pressed=true] { background: var(--accent-soft); border-color: color-mix(in srgb, var(--accent) 45%, transparent); color: var(--link); }
 .send { display: grid; place-items: center; width: 36px; height: 36px; border: 0; border-radius: 50%; background: var(--accent); color: var(--on-accent); }
 .send:disabled { background: var(--bg-sunken); color: var(--text-faint); }
 .send[data-mode=stop] { background: var(--text); color: var(--bg); }
