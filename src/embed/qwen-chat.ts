@@ -38,7 +38,11 @@ export class QwenChatElement extends HTMLElement {
   private fit: ModelFit | null = null;
   private info: ModelInfo | null = null;
   private history: ChatMessage[] = [];
+  /** Bumped by clear(): an answer still finishing from before does not join the new conversation. */
+  private epoch = 0;
   private generating = false;
+  /** The running load or chat, so a model switch can stop it and wait before starting its own. */
+  private running: Promise<void> | null = null;
   private settings: ChatSettings = { temperature: null, topP: null, maxTokens: 1024, system: '' };
   private stickToBottom = true;
 
@@ -104,10 +108,12 @@ export class QwenChatElement extends HTMLElement {
   }
 
   /** Loads the selected model now (what the card's button does). */
-  async load(): Promise<void> {
-    const model = this.selected;
-    const engine = this.engine;
-    if (!model || !engine || this.phase === 'loading') return;
+  load(): Promise<void> {
+    if (!this.selected || !this.engine || this.phase === 'loading') return this.running ?? Promise.resolve();
+    return this.track(this.runLoad(this.selected, this.engine));
+  }
+
+  private async runLoad(model: string, engine: EngineClient): Promise<void> {
     this.phase = 'loading';
     this.card.show(model, { kind: 'loading', fit: this.fit });
     this.render();
@@ -141,10 +147,13 @@ export class QwenChatElement extends HTMLElement {
   }
 
   /** Sends a message as if typed (with no attachments). */
-  async send(draft: Draft | string): Promise<void> {
-    const { text, images } = typeof draft === 'string' ? { text: draft, images: [] } : draft;
-    const engine = this.engine;
-    if (!engine || this.phase !== 'ready' || this.generating) return;
+  send(draft: Draft | string): Promise<void> {
+    if (!this.engine || this.phase !== 'ready' || this.generating) return Promise.resolve();
+    return this.track(this.runChat(typeof draft === 'string' ? { text: draft, images: [] } : draft, this.engine));
+  }
+
+  private async runChat({ text, images }: Draft, engine: EngineClient): Promise<void> {
+    const epoch = this.epoch;
     const content: ContentPart[] = [...images.map((img): ContentPart => ({ type: 'image_url', image_url: { url: img.url } })), ...(text ? [{ type: 'text' as const, text }] : [])];
     // A lone text part goes as a plain string, the form every chat template reads.
     const message: ChatMessage = { role: 'user', content: content.length === 1 && content[0].type === 'text' ? text : content };
@@ -163,7 +172,7 @@ export class QwenChatElement extends HTMLElement {
       for await (const chunk of stream) answer.push(chunk);
       const result = await stream.result;
       answer.finish(result);
-      this.history.push(message, { role: 'assistant', content: result.answer, reasoning_content: result.thinking || undefined });
+      if (epoch === this.epoch) this.history.push(message, { role: 'assistant', content: result.answer, reasoning_content: result.thinking || undefined });
       this.emit('qwen-answer', result);
     } catch (e) {
       const error = asErrorLike(e);
@@ -172,6 +181,12 @@ export class QwenChatElement extends HTMLElement {
       this.conversation.addError(error);
       this.composer.restore({ text, images });
       this.emit('qwen-error', error);
+      // The model is gone with the GPU device: back to the card, which offers to load it again.
+      if (error.code === 'device-lost' || error.code === 'no-model') {
+        this.info = null;
+        this.phase = 'error';
+        this.card.show(this.selected, { kind: 'error', error, fit: this.fit, retry: 'load' });
+      }
     } finally {
       this.generating = false;
       this.render();
@@ -185,6 +200,7 @@ export class QwenChatElement extends HTMLElement {
   /** A new conversation (the model stays loaded). */
   clear(): void {
     void this.stop();
+    this.epoch++;
     this.history = [];
     this.conversation.clear();
     this.render();
@@ -226,7 +242,11 @@ export class QwenChatElement extends HTMLElement {
   private async select(model: string, force = false): Promise<void> {
     const engine = this.engine;
     if (!engine || (!force && model === this.selected)) return;
-    if (this.phase === 'loading') await engine.abort();
+    // One request at a time: a running load or answer is stopped, and finishes, before anything else starts.
+    if (this.running) {
+      await engine.abort();
+      await this.running;
+    }
     this.selected = model;
     this.fit = null;
     this.showNotice(null);
@@ -258,6 +278,14 @@ export class QwenChatElement extends HTMLElement {
       this.emit('qwen-error', error);
       this.render();
     }
+  }
+
+  private track(work: Promise<void>): Promise<void> {
+    const running = work.finally(() => {
+      if (this.running === running) this.running = null;
+    });
+    this.running = running;
+    return running;
   }
 
   private render(): void {
