@@ -54,7 +54,8 @@ test('checkFit says what a load costs before downloading it; unknown and unsuppo
   control.log = [];
   await assert.rejects(engine.checkFit(`${server.url}qwen35-tiny-moe/`), { name: 'UnsupportedModelError', message: /mixture of experts/ });
   await assert.rejects(engine.load(`${server.url}qwen35-tiny-moe/`), { name: 'UnsupportedModelError' });
-  assert.equal(bytesRequested('/qwen35-tiny-moe/model.safetensors'), 0, 'nothing of an unsupported model is downloaded');
+  await assert.rejects(engine.checkFit(`${server.url}qwen3vl-tiny-image/`), { name: 'UnsupportedModelError', message: /qwen3_vl/ });
+  assert.equal(bytesRequested('/qwen35-tiny-moe/model.safetensors') + bytesRequested('/qwen3vl-tiny-image/model.safetensors'), 0, 'nothing of an unsupported model is downloaded');
   assert.equal((await engine.stats()).busy, false);
 });
 

@@ -23,7 +23,7 @@ export class Composer {
   private generating = false;
   private ready = false;
 
-  constructor(private readonly handlers: { send(draft: Draft): void; stop(): void; changed(): void }) {
+  constructor(private readonly handlers: { send(draft: Draft): void; stop(): void }) {
     this.textarea = h('textarea', { rows: 1, placeholder: 'Message Qwen…', 'aria-label': 'Message', enterkeyhint: 'send' });
     this.thinkButton = h('button', { type: 'button', class: 'toggle', 'aria-pressed': 'false', title: 'Let the model reason before it answers' },
       icon('brain', 17), h('span', { class: 'toggle-text' }, 'Think'));
@@ -71,7 +71,6 @@ export class Composer {
 
   set thinking(on: boolean) {
     this.thinkButton.setAttribute('aria-pressed', String(on));
-    this.handlers.changed();
   }
 
   /** `ready`: a model is loaded; `generating`: an answer is streaming (the button stops it). */

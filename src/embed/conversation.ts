@@ -75,10 +75,6 @@ export class AssistantMessage {
       h('div', { class: 'body' }, this.answerEl, this.meta));
   }
 
-  get text(): { thinking: string; answer: string } {
-    return { thinking: this.thinking, answer: this.answer };
-  }
-
   push(chunk: ChatChunk): void {
     if (chunk.channel === 'thinking') this.thinking += chunk.text;
     else {

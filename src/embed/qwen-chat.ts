@@ -59,7 +59,7 @@ export class QwenChatElement extends HTMLElement {
     choose: () => this.openPicker(),
   });
   private readonly conversation = new Conversation((text) => (this.live.textContent = text), () => this.followOutput());
-  private readonly composer = new Composer({ send: (draft) => void this.send(draft), stop: () => void this.stop(), changed: () => {} });
+  private readonly composer = new Composer({ send: (draft) => void this.send(draft), stop: () => void this.stop() });
   private readonly picker = new ModelPicker((model) => this.setAttribute('model', model));
   private readonly settingsDialog = new SettingsDialog(this.settings);
 
