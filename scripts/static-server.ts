@@ -54,10 +54,54 @@ export function serveFile(dir: string, req: IncomingMessage, res: ServerResponse
     .pipe(res);
 }
 
-/** Serves `dir` at http://127.0.0.1:<port>/ until close() resolves. */
-export async function serveDirectory(dir: string): Promise<{ url: string; close: () => Promise<void> }> {
+/**
+ * Faults a test can switch on while the server runs: refuse every connection (offline), cut the
+ * next body of a file after some bytes (a connection lost mid-download), delay each answer.
+ */
+export interface ServeControl {
+  offline: boolean;
+  /** Request path (as in the URL, e.g. "/model.safetensors") → body bytes to send before cutting; used up by the first body that long. */
+  cutAfter: Map<string, number>;
+  delayMs: number;
+  /** "METHOD /path [range]" of every request (refused ones too), for tests that count them. */
+  log: string[];
+}
+
+export function serveControl(): ServeControl {
+  return { offline: false, cutAfter: new Map(), delayMs: 0, log: [] };
+}
+
+/** Answers a request as serveFile does, subject to the faults in `control`. */
+export function serveWithFaults(dir: string, control: ServeControl, req: IncomingMessage, res: ServerResponse): void {
+  const path = new URL(req.url ?? '/', 'http://x').pathname;
+  control.log.push(`${req.method} ${path}${req.headers.range ? ` ${req.headers.range}` : ''}${control.offline ? ' (refused)' : ''}`);
+  if (control.offline) {
+    req.socket.destroy();
+    return;
+  }
+  const cut = req.method === 'GET' ? control.cutAfter.get(path) : undefined;
+  if (cut !== undefined) {
+    let sent = 0;
+    const write = res.write.bind(res) as (chunk: Buffer) => boolean;
+    res.write = ((chunk: Buffer) => {
+      if (sent + chunk.length < cut) {
+        sent += chunk.length;
+        return write(chunk);
+      }
+      control.cutAfter.delete(path);
+      write(chunk.subarray(0, cut - sent));
+      res.destroy();
+      return false;
+    }) as typeof res.write;
+  }
+  if (control.delayMs > 0) setTimeout(() => serveFile(dir, req, res), control.delayMs);
+  else serveFile(dir, req, res);
+}
+
+/** Serves `dir` at http://127.0.0.1:<port>/ until close() resolves; `control` injects faults. */
+export async function serveDirectory(dir: string, control?: ServeControl): Promise<{ url: string; close: () => Promise<void> }> {
   const root = resolve(dir);
-  const server: Server = createServer((req, res) => serveFile(root, req, res));
+  const server: Server = createServer((req, res) => (control ? serveWithFaults(root, control, req, res) : serveFile(root, req, res)));
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
   return {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# npm test: typecheck, unit tests, then each fixture verified in Node (Dawn) and headless Chromium.
-# One decoder-only check (--from-reference-vision, the decoder fed the reference's vision output) keeps
-# that debugging path working; it is counted apart from the full verify passes.
+# npm test: typecheck, unit tests, each fixture verified in Node (Dawn) and headless Chromium, then
+# the demo and library built and tested end to end in Chromium. One decoder-only check
+# (--from-reference-vision, the decoder fed the reference's vision output) keeps that debugging path
+# working; it is counted apart from the full verify passes.
 # Every step runs even after a failure, so one run shows everything that is broken.
 # Fixtures come from $QWEN_FIXTURES (default ../shared/fixtures, relative to the repo root).
 set -uo pipefail
@@ -86,6 +87,12 @@ for name in "${DECODER_ONLY_NAMES[@]}"; do
     summary+=("$(printf '%-40s %-15s %5ds  %s' "$label" "$status" $((SECONDS - start)) "$result")")
   done
 done
+
+# The product surface: build the demo, its service worker and the library, then drive the built
+# demo and a third-party page embedding the library in headless Chromium (e2e/).
+step 'build (demo, PWA, library)' npm run --silent build
+export QWEN_FIXTURES=$fixtures
+step 'e2e (Playwright, Chromium)' npm run --silent test:e2e
 
 echo
 echo '=== summary'

@@ -12,6 +12,7 @@ import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
 import { QwenError } from '../src/loader/errors.ts';
+import { CHROMIUM_ARGS, chromiumPath } from './chromium.ts';
 import type { VerifyOptions, VerifyOutcome } from '../src/verify/verify-fixture.ts';
 import type { PageResult } from './verify-page/main.ts';
 
@@ -22,16 +23,6 @@ const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE_URL_PATH = '/__fixture';
 /** SwiftShader runs the 48 MB fixture slowly; this only stops a page that hangs. */
 const BROWSER_TIMEOUT_MS = 45 * 60 * 1000;
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  // Without these Chromium keeps trying to reach the network, which CI machines do not have.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** A failure whose message says it all (a harness problem, or one the page described): no stack. */
 class ExplainedError extends Error {}
@@ -82,7 +73,7 @@ async function runInNode(dir: string, options: RunOptions): Promise<VerifyOutcom
 }
 
 async function runInBrowser(dir: string, options: RunOptions): Promise<VerifyOutcome> {
-  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const executablePath = chromiumPath();
   if (!existsSync(executablePath)) throw new ExplainedError(`Chromium not found at ${executablePath}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
   const { createServer } = await import('vite');
   const { chromium } = await import('playwright-core');

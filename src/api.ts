@@ -118,8 +118,16 @@ export interface ModelFit {
   fits: boolean;
   /** Bytes the engine will hold on the GPU (weights, caches, scratch). */
   requiredBytes: number;
+  /** Bytes a load reads: the weights it uses, the checkpoint headers and the tokenizer files. */
+  downloadBytes: number;
+  /** Of those, the bytes already in the local cache (equal: loads without the network). */
+  cachedBytes: number;
   /** Why it does not fit, or what limits it (empty when it fits comfortably). */
   reasons: string[];
+  /** Not in the way of loading, but worth saying (storage too small to cache the download, say). */
+  warnings: string[];
+  /** The GPU this was checked against, as the adapter describes itself. */
+  gpu: string;
 }
 
 export interface ModelInfo {
@@ -135,6 +143,10 @@ export interface ModelInfo {
   thinkingByDefault: boolean;
   /** Image and video input, when the model has a vision tower; null for text-only models. */
   vision: VisionInfo | null;
+  /** Content part types chat() accepts for this model ('text'; vision models add 'image_url', 'video'). */
+  accepts: ContentPart['type'][];
+  /** Set when the download could not be cached (quota): the model runs, but will not load offline. */
+  cacheError: { code: string; message: string } | null;
 }
 
 /** What a page needs to prepare images and videos for the loaded model. */

@@ -1,25 +1,30 @@
-// The engine behind the public API, end to end in Node: a fixture repo served over loopback HTTP as
-// if it were the Hub, downloaded through the block cache, chatted with through the chat template.
+// The engine behind the public API, end to end in Node: fixture repos served over loopback HTTP as
+// if they were the Hub (with faults switched on at will), downloaded through the block cache,
+// chatted with through the chat template; then every way a request or a load can go wrong.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { ChatChunk } from '../src/api.ts';
+import type { ChatChunk, LoadProgress } from '../src/api.ts';
 import { loadChatTemplate } from '../src/chat/chat-template.ts';
 import { loadTokenizer } from '../src/chat/tokenizer.ts';
 import { QwenEngine } from '../src/engine/engine.ts';
 import { MemoryBlockStore } from '../src/loader/cached-source.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
-import { serveDirectory } from '../scripts/static-server.ts';
+import { serveControl, serveDirectory } from '../scripts/static-server.ts';
 import { loadFixture } from './helpers/fixtures.ts';
 import { testDevice } from './helpers/gpu.ts';
 
-const FIXTURE = new URL('../../shared/fixtures/qwen35-tiny-text/', import.meta.url).pathname;
+const FIXTURES = new URL('../../shared/fixtures/', import.meta.url).pathname;
+const TINY = 'qwen35-tiny-text';
 const messages = [{ role: 'user' as const, content: 'Write a short line about the sea.' }];
 const store = new MemoryBlockStore();
+const control = serveControl();
 let server: Awaited<ReturnType<typeof serveDirectory>>;
 let engine: QwenEngine;
+let tiny = '';
 
 before(async () => {
-  server = await serveDirectory(FIXTURE);
+  server = await serveDirectory(FIXTURES, control);
+  tiny = `${server.url}${TINY}/`;
   engine = new QwenEngine(testDevice, store);
 });
 after(async () => {
@@ -27,29 +32,64 @@ after(async () => {
   await server.close();
 });
 
-test('checkFit and load report the model, with progress up to the whole download', async () => {
-  const fit = await engine.checkFit(server.url, { maxContext: 256 });
+/** Bytes requested from one file since the log was last cleared. */
+function bytesRequested(path: string): number {
+  return control.log.filter((l) => l.startsWith(`GET ${path}`)).reduce((sum, line) => {
+    const range = / bytes=(\d+)-(\d+)$/.exec(line);
+    return sum + (range ? Number(range[2]) - Number(range[1]) + 1 : Infinity);
+  }, 0);
+}
+
+test('checkFit says what a load costs before downloading it; unknown and unsupported models are typed errors', async () => {
+  control.log = [];
+  const fit = await engine.checkFit(tiny, { maxContext: 256 });
   assert.equal(fit.fits, true, fit.reasons.join('; '));
   assert.ok(fit.requiredBytes > 1e6);
-  const events: { overallLoadedBytes: number; overallTotalBytes: number }[] = [];
-  const info = await engine.load(server.url, { maxContext: 256 }, (p) => events.push(p));
+  assert.ok(fit.downloadBytes > 800_000 && fit.cachedBytes === 0, `${fit.downloadBytes} ${fit.cachedBytes}`);
+  assert.match(fit.gpu, /buffers up to/);
+  assert.ok(bytesRequested(`/${TINY}/model.safetensors`) < 20_000, 'only the checkpoint header was read');
+
+  await assert.rejects(engine.checkFit(`${server.url}no-such-model/`), { name: 'ModelNotFoundError', code: 'model-not-found', message: /no-such-model.*HTTP 404/ });
+  await assert.rejects(engine.load(`${server.url}no-such-model`), { name: 'ModelNotFoundError' });
+  control.log = [];
+  await assert.rejects(engine.checkFit(`${server.url}qwen35-tiny-moe/`), { name: 'UnsupportedModelError', message: /mixture of experts/ });
+  await assert.rejects(engine.load(`${server.url}qwen35-tiny-moe/`), { name: 'UnsupportedModelError' });
+  await assert.rejects(engine.checkFit(`${server.url}qwen3vl-tiny-image/`), { name: 'UnsupportedModelError', message: /qwen3_vl/ });
+  assert.equal(bytesRequested('/qwen35-tiny-moe/model.safetensors') + bytesRequested('/qwen3vl-tiny-image/model.safetensors'), 0, 'nothing of an unsupported model is downloaded');
+  assert.equal((await engine.stats()).busy, false);
+});
+
+test('a download cut off mid-file fails with a clear error; loading again resumes and reports full progress', async () => {
+  control.cutAfter.set(`/${TINY}/model.safetensors`, 300_000);
+  await assert.rejects(engine.load(tiny, { maxContext: 256 }), (e: Error & { code?: string }) =>
+    e.name === 'ModelNotCachedError' && e.code === 'not-cached' && /model\.safetensors/.test(e.message) && /broke off/.test(e.message) && /reconnect/.test(e.message));
+  assert.equal((await engine.stats()).busy, false);
+
+  const events: LoadProgress[] = [];
+  const info = await engine.load(tiny, { maxContext: 256 }, (p) => events.push(p));
   assert.equal(info.modelType, 'qwen3_5_text');
   assert.equal(info.thinkingByDefault, false);
-  assert.ok(events.length > 0);
+  assert.deepEqual(info.accepts, ['text']);
+  assert.equal(info.cacheError, null);
   const last = events[events.length - 1];
   assert.equal(last.overallLoadedBytes, last.overallTotalBytes);
   assert.ok(events.every((e, i) => i === 0 || e.overallLoadedBytes >= events[i - 1].overallLoadedBytes));
+  const weights = events.filter((e) => e.file === 'model.safetensors');
+  assert.equal(weights[weights.length - 1].loadedBytes, weights[weights.length - 1].totalBytes);
+  const fit = await engine.checkFit(tiny, { maxContext: 256 });
+  assert.equal(fit.cachedBytes, fit.downloadBytes, 'everything the load read is cached');
+  assert.equal(last.overallTotalBytes, fit.downloadBytes, 'progress and the fit check count the same bytes');
 });
 
 test('a greedy chat streams the tokens the CPU reference model produces for the templated prompt', async () => {
   const chunks: ChatChunk[] = [];
   const result = await engine.chat(messages, { temperature: 0, max_tokens: 10 }, (c) => chunks.push(c));
   // Independently: template + tokenizer from disk, then greedy decoding on the CPU reference.
-  const source = new NodeDirSource(FIXTURE);
+  const source = new NodeDirSource(FIXTURES + TINY);
   const tokenizer = await loadTokenizer(source);
   const prompt = (await loadChatTemplate(source, tokenizer.config)).render(messages, {});
   assert.ok(prompt.endsWith('<|im_start|>assistant\n<think>\n\n</think>\n\n'));
-  const fixture = await loadFixture('qwen35-tiny-text');
+  const fixture = await loadFixture(TINY);
   const reference = fixture.create();
   const expected: number[] = [];
   let logits = reference.forward(Int32Array.from(tokenizer.encode(prompt))).logits;
@@ -81,28 +121,63 @@ test('a second request while one runs is rejected, and abort ends the running on
     if (first) void engine.abort();
     first = false;
   });
-  await assert.rejects(engine.chat(messages, {}, () => {}), { name: 'EngineBusyError' });
+  await assert.rejects(engine.chat(messages, {}, () => {}), { name: 'EngineBusyError', code: 'busy' });
+  await assert.rejects(engine.load(tiny), { name: 'EngineBusyError' });
   const result = await running;
   assert.equal(result.finishReason, 'abort');
   assert.ok(result.tokenIds.length < 200);
   assert.equal((await engine.stats()).busy, false);
 });
 
-test('image input to a text-only model is refused with a typed error', async () => {
-  await assert.rejects(
-    engine.chat([{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x.png' } }] }], {}, () => {}),
-    { name: 'UnsupportedModelError' },
-  );
+test('requests the model cannot serve are refused before anything runs, and the engine stays usable', async () => {
+  const image = { type: 'image_url' as const, image_url: { url: 'blob:x' } };
+  await assert.rejects(engine.chat([{ role: 'user', content: [{ type: 'text', text: 'What is this?' }, image] }], {}, () => {}),
+    { name: 'UnsupportedContentError', code: 'unsupported-content', message: /Message 1, part 2 is an image, but .* reads text only/ });
+  await assert.rejects(engine.chat([{ role: 'user', content: [{ type: 'audio' } as never] }], {}, () => {}), { name: 'InvalidRequestError', message: /part 1 has type "audio"/ });
+  await assert.rejects(engine.chat([], {}, () => {}), { name: 'InvalidRequestError' });
+  await assert.rejects(engine.chat(messages, { temperature: -1 }, () => {}), { name: 'InvalidRequestError', message: /temperature/ });
+  await assert.rejects(engine.chat([{ role: 'user', content: 'sea '.repeat(400) }], {}, () => {}), { name: 'ContextLengthError', code: 'context-full', message: /context holds 256/ });
+  // A failed load of another model leaves this one loaded.
+  await assert.rejects(engine.load(`${server.url}no-such-model/`), { name: 'ModelNotFoundError' });
+  assert.equal((await engine.stats()).loaded?.model, tiny);
+  const result = await engine.chat([{ role: 'user', content: [{ type: 'text', text: 'Hi' }] }], { temperature: 0, max_tokens: 2 }, () => {});
+  assert.ok(result.tokenIds.length > 0);
+});
+
+test('when the browser refuses to store the download, the model still runs and says it is not cached', async () => {
+  class FullStore extends MemoryBlockStore {
+    override async put(key: string, bytes: Uint8Array): Promise<void> {
+      if (key.includes('/block/')) throw new DOMException('The quota has been exceeded.', 'QuotaExceededError');
+      return super.put(key, bytes);
+    }
+  }
+  class SmallStore extends MemoryBlockStore {
+    async estimate() {
+      return { quota: 500_000, usage: 100_000 };
+    }
+  }
+  const fit = await new QwenEngine(testDevice, new SmallStore()).checkFit(tiny);
+  assert.equal(fit.fits, true);
+  assert.match(fit.warnings.join(), /This site may store 390\.6 KiB more, less than the .* left to download: .* will not load offline/);
+  const full = new QwenEngine(testDevice, new FullStore());
+  const info = await full.load(tiny, { maxContext: 64 });
+  assert.equal(info.cacheError?.code, 'storage-quota');
+  assert.match(info.cacheError!.message, /not fully cached.*will not work offline/);
+  assert.ok((await full.chat(messages, { temperature: 0, max_tokens: 1 }, () => {})).tokenIds.length > 0);
+  await full.unload();
 });
 
 test('a cached model loads and chats with the network gone', async () => {
-  await server.close();
+  control.offline = true;
   const offline = new QwenEngine(testDevice, store);
+  const fit = await offline.checkFit(tiny, { maxContext: 256 });
+  assert.equal(fit.cachedBytes, fit.downloadBytes);
   const events: { from: string }[] = [];
-  await offline.load(server.url, { maxContext: 256 }, (p) => events.push(p));
+  await offline.load(tiny, { maxContext: 256 }, (p) => events.push(p));
   assert.ok(events.every((e) => e.from === 'cache'));
   const result = await offline.chat(messages, { temperature: 0, max_tokens: 4 }, () => {});
   assert.ok(result.tokenIds.length > 0);
   await offline.unload();
   await assert.rejects(offline.chat(messages, {}, () => {}), { name: 'NoModelError' });
+  control.offline = false;
 });

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { CacheStorageBlockStore, CachedSource, MemoryBlockStore, ModelNotCachedError, blockChecksum } from '../src/loader/cached-source.ts';
 import { openCheckpoint } from '../src/loader/checkpoint.ts';
 import { AbortError } from '../src/loader/errors.ts';
-import { FetchSource } from '../src/loader/fetch-source.ts';
+import { FetchSource, HttpStatusError } from '../src/loader/fetch-source.ts';
 import { readJsonFile } from '../src/loader/file-source.ts';
 import { ModelIdError, resolveModelSource } from '../src/loader/hub.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
@@ -61,6 +61,10 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
   const [, root, ...rest] = decodeURIComponent(new URL(req.url!, 'http://x').pathname).split('/');
   const file = rest.join('/');
+  if (root === 'denied') {
+    res.writeHead(401, 'Unauthorized').end();
+    return;
+  }
   server.log.push(`${req.method} ${file}${req.headers.range ? ` ${req.headers.range}` : ''}`);
   let body: Buffer;
   try {
@@ -233,6 +237,32 @@ describe('CachedSource', () => {
     checkProgress(events, { 'config.json': 22, 'model.bin': 3000 });
     assert.ok(events.every((p) => p.from === 'cache'));
     assert.deepEqual(gets(), []);
+  });
+
+  test('peeking reads just the bytes asked for from blocks not yet stored, and stores no block', async () => {
+    const store = new MemoryBlockStore();
+    const peek = new CachedSource(new FetchSource(`${origin}/files/`), { model: 'test/model', store, blockSize: BLOCK, peek: true });
+    assert.deepEqual(await peek.read('model.bin', 1010, 1030), model.subarray(1010, 1030));
+    assert.deepEqual(gets(), ['GET model.bin bytes=1010-1029']);
+    assert.deepEqual(await store.keys(blockKey('model.bin', 0).slice(0, -1)), []);
+    // Blocks a real load stored are used, without the network.
+    await cached(store).read('model.bin', 0, 1000);
+    server.log = [];
+    assert.deepEqual(await peek.read('model.bin', 10, 30), model.subarray(10, 30));
+    assert.deepEqual(gets(), []);
+  });
+
+  test('storedBytes counts the bytes of ranges whose blocks are stored', async () => {
+    const store = new MemoryBlockStore();
+    const source = cached(store);
+    assert.equal(await source.storedBytes([{ path: 'model.bin', start: 0, end: 4500 }]), 0);
+    await source.read('model.bin', 1500, 2500); // blocks 1 and 2
+    assert.equal(await source.storedBytes([{ path: 'model.bin', start: 0, end: 4500 }]), 2000);
+    assert.equal(await source.storedBytes([{ path: 'model.bin', start: 1900, end: 2100 }, { path: 'config.json', start: 0, end: 22 }]), 200);
+  });
+
+  test('a server that answers with an error status is reported as such, not as a missing cache', async () => {
+    await assert.rejects(cached(new MemoryBlockStore(), undefined, 'denied').size('config.json'), (e) => e instanceof HttpStatusError && e.status === 401 && /HTTP 401/.test(e.message));
   });
 
   test('an aborted prefetch is an AbortError; evict removes one model only', async () => {

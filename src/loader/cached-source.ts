@@ -1,6 +1,6 @@
 import type { LoadProgress } from '../api.ts';
 import { AbortError, CheckpointError, QwenError } from './errors.ts';
-import type { FileStat } from './fetch-source.ts';
+import { HttpStatusError, type FileStat } from './fetch-source.ts';
 import type { FileSource } from './file-source.ts';
 
 /**
@@ -13,6 +13,8 @@ export interface BlockStore {
   delete(key: string): Promise<void>;
   /** Every stored key that starts with `prefix`. */
   keys(prefix: string): Promise<string[]>;
+  /** Bytes this origin may store and already does, where the platform says (navigator.storage). */
+  estimate?(): Promise<{ quota: number; usage: number } | null>;
 }
 
 /** Tests and Node. Copies in and out, so nobody can change a stored record behind the store's back. */
@@ -40,6 +42,10 @@ export class CacheStorageBlockStore implements BlockStore {
   }
   async put(key: string, bytes: Uint8Array) { await (await this.open()).put(url(key), new Response(bytes as Uint8Array<ArrayBuffer>)); }
   async delete(key: string) { await (await this.open()).delete(url(key)); }
+  async estimate() {
+    const estimate = await globalThis.navigator?.storage?.estimate?.().catch(() => null);
+    return estimate?.quota === undefined ? null : { quota: estimate.quota, usage: estimate.usage ?? 0 };
+  }
   async keys(prefix: string) {
     const keys = (await (await this.open()).keys()).map((request) => request.url).filter((u) => u.startsWith(KEY_ORIGIN));
     return keys.map((u) => decodeURIComponent(u.slice(KEY_ORIGIN.length))).filter((key) => key.startsWith(prefix));
@@ -58,8 +64,14 @@ export class ModelNotCachedError extends QwenError {
   }
 }
 
-/** A network source that can also report a file's validator (FetchSource does). */
-export type NetworkSource = FileSource & { stat?(path: string): Promise<FileStat | null> };
+/**
+ * A network source that can also report a file's validator and stream a range into a buffer it is
+ * given (FetchSource does both): a block then exists once in memory, not once per copy.
+ */
+export type NetworkSource = FileSource & {
+  stat?(path: string): Promise<FileStat | null>;
+  readInto?(path: string, start: number, end: number, target: Uint8Array, signal?: AbortSignal): Promise<void>;
+};
 
 export interface CachedSourceOptions {
   /** The model's key in the store (e.g. resolveModelSource().label); evict() drops everything under it. */
@@ -69,6 +81,12 @@ export interface CachedSourceOptions {
   blockSize?: number;
   /** Blocks prefetch() downloads at once (default 4). */
   concurrency?: number;
+  /**
+   * Look, don't download (default false): a read from a block not yet stored fetches just the
+   * requested bytes and stores nothing. For inspecting a model (config, checkpoint headers) before
+   * the user agrees to download it; stored blocks are still used.
+   */
+  peek?: boolean;
   onProgress?: (p: LoadProgress) => void;
 }
 
@@ -129,17 +147,19 @@ export class CachedSource implements FileSource {
     const B = this.blockSize;
     const first = Math.floor(start / B);
     const last = Math.floor((end - 1) / B);
-    let out: Uint8Array | null = null;
-    let fromNetwork = false;
-    for (let i = first; i <= last; i++) {
-      const block = await this.block(path, size, i, signal);
-      fromNetwork ||= block.fromNetwork;
-      const piece = block.bytes.subarray(Math.max(start - i * B, 0), Math.min(end - i * B, B));
-      if (first === last) out = piece;
-      else (out ??= new Uint8Array(end - start)).set(piece, Math.max(i * B - start, 0));
+    if (this.options.peek && !(await this.allStored(path, first, last))) {
+      const bytes = await this.fetch(path, start, end, new Uint8Array(end - start), signal);
+      this.delivered(path, size, start, end, true);
+      return bytes;
     }
+    // Always a copy, never a view into the block, and each block is touched in a call of its own:
+    // a reference held anywhere (even in a suspended async frame's dead register, which V8 keeps)
+    // would keep a whole block alive after the cache let go of it.
+    const out = new Uint8Array(end - start);
+    let fromNetwork = false;
+    for (let i = first; i <= last; i++) fromNetwork = (await this.copyFromBlock(path, size, i, start, out, signal)) || fromNetwork;
     this.delivered(path, size, start, end, fromNetwork);
-    return out!;
+    return out;
   }
 
   /**
@@ -190,6 +210,28 @@ export class CachedSource implements FileSource {
     return true;
   }
 
+  /**
+   * How many bytes of these ranges lie in blocks already stored (no network, no checksums): what
+   * a load that reads exactly them would not have to download.
+   */
+  async storedBytes(ranges: { path: string; start: number; end: number }[]): Promise<number> {
+    const B = this.blockSize;
+    const storedByFile = new Map<string, Set<string>>();
+    let total = 0;
+    for (const { path, start, end } of ranges) {
+      let stored = storedByFile.get(path);
+      if (!stored) {
+        const manifest = parseManifest(await this.store.get(this.key(path, 'manifest')).catch(() => null));
+        stored = manifest?.blockSize === B ? new Set(await this.store.keys(this.key(path, 'block/'))) : new Set();
+        storedByFile.set(path, stored);
+      }
+      for (let i = Math.floor(start / B); i * B < end; i++) {
+        if (stored.has(this.key(path, `block/${i}`))) total += Math.min(end, (i + 1) * B) - Math.max(start, i * B);
+      }
+    }
+    return total;
+  }
+
   /** Deletes a model's cache (this one's by default). */
   async evict(model = this.model): Promise<void> {
     const keys = await this.store.keys(`${encodeURIComponent(model)}/`);
@@ -223,6 +265,8 @@ export class CachedSource implements FileSource {
       remote = this.network.stat ? await this.network.stat(path) : await this.network.size(path).then((size) => (size === null ? null : { size, etag: null }));
     } catch (e) {
       if (cached && cached.blockSize === this.blockSize) return cached;
+      // The server answered (401, 500…): that is the error to report, not the cache's absence.
+      if (e instanceof HttpStatusError) throw e;
       throw new ModelNotCachedError(path, this.model, `not in the cache, and the network could not be asked for it (${problemOf(e)})`);
     }
     const fresh: Manifest = { size: remote?.size ?? null, etag: remote?.etag ?? null, blockSize: this.blockSize };
@@ -239,6 +283,8 @@ export class CachedSource implements FileSource {
   private async block(path: string, size: number, i: number, signal?: AbortSignal): Promise<Block> {
     const key = this.key(path, `block/${i}`);
     if (this.last?.key === key) return this.last.block;
+    // Drop the previous block before the next arrives, so a sequential load holds one block at a time.
+    this.last = null;
     let pending = this.inflight.get(key);
     if (!pending) {
       pending = this.loadBlock(key, path, i * this.blockSize, Math.min(size, (i + 1) * this.blockSize), signal).finally(() => this.inflight.delete(key));
@@ -250,20 +296,44 @@ export class CachedSource implements FileSource {
   }
 
   private async loadBlock(key: string, path: string, begin: number, end: number, signal?: AbortSignal): Promise<Block> {
-    const record = await this.store.get(key).catch(() => null);
-    const stored = record && unseal(record, end - begin);
+    const found = await this.store.get(key).catch(() => null);
+    const stored = found && unseal(found, end - begin);
     if (stored) return { bytes: stored, fromNetwork: false };
     // Wrong length or checksum: drop it now, so isCached() stops counting it even if the refetch fails.
-    if (record) await this.store.delete(key).catch(() => undefined);
-    let bytes: Uint8Array;
+    if (found) await this.store.delete(key).catch(() => undefined);
+    // The record is the block followed by its checksum; the block is filled in place.
+    const length = end - begin;
+    const record = new Uint8Array(length + 4);
+    const bytes = await this.fetch(path, begin, end, record, signal);
+    new DataView(record.buffer, record.byteOffset + length, 4).setUint32(0, blockChecksum(bytes), true);
+    await this.write(key, record);
+    return { bytes, fromNetwork: true };
+  }
+
+  /** Copies block i's share of the read starting at `start` into `out`; says whether it came from the network. */
+  private async copyFromBlock(path: string, size: number, i: number, start: number, out: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    const B = this.blockSize;
+    const block = await this.block(path, size, i, signal);
+    out.set(block.bytes.subarray(Math.max(start - i * B, 0), Math.min(start + out.byteLength - i * B, B)), Math.max(i * B - start, 0));
+    return block.fromNetwork;
+  }
+
+  /** Bytes [start, end) from the network into the start of `target`; returns that part of it. */
+  private async fetch(path: string, start: number, end: number, target: Uint8Array, signal?: AbortSignal): Promise<Uint8Array> {
     try {
-      bytes = await this.network.read(path, begin, end, signal);
+      if (this.network.readInto) await this.network.readInto(path, start, end, target, signal);
+      else target.set(await this.network.read(path, start, end, signal));
     } catch (e) {
       if (e instanceof AbortError || signal?.aborted) throw e;
-      throw new ModelNotCachedError(path, this.model, `bytes [${begin}, ${end}) are not cached and downloading them failed (${problemOf(e)})`);
+      throw new ModelNotCachedError(path, this.model, `bytes [${start}, ${end}) are not cached and downloading them failed (${problemOf(e)})`);
     }
-    await this.write(key, seal(bytes));
-    return { bytes, fromNetwork: true };
+    return target.subarray(0, end - start);
+  }
+
+  private async allStored(path: string, first: number, last: number): Promise<boolean> {
+    const stored = new Set(await this.store.keys(this.key(path, 'block/')));
+    for (let i = first; i <= last; i++) if (!stored.has(this.key(path, `block/${i}`))) return false;
+    return true;
   }
 
   private async write(key: string, bytes: Uint8Array): Promise<void> {
@@ -320,14 +390,7 @@ export function blockChecksum(data: Uint8Array): number {
   return h >>> 0;
 }
 
-/** A stored block: the data, then its checksum (4 bytes, little-endian). */
-function seal(data: Uint8Array): Uint8Array {
-  const record = new Uint8Array(data.byteLength + 4);
-  record.set(data);
-  new DataView(record.buffer).setUint32(data.byteLength, blockChecksum(data), true);
-  return record;
-}
-
+/** A stored block's data: the record minus its trailing checksum (4 bytes, little-endian), if both check out. */
 function unseal(record: Uint8Array, length: number): Uint8Array | null {
   if (record.byteLength !== length + 4) return null;
   const data = record.subarray(0, length);

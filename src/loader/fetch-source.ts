@@ -55,6 +55,19 @@ export class FetchSource implements FileSource {
 
   async read(path: string, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
     if (end <= start) return new Uint8Array(0);
+    const out = new Uint8Array(end - start);
+    await this.readInto(path, start, end, out, signal);
+    return out;
+  }
+
+  /**
+   * Streams bytes [start, end) into the start of `target` as they arrive, so the only copy of the
+   * range the heap ever holds is `target` itself (a whole response body is never buffered).
+   */
+  async readInto(path: string, start: number, end: number, target: Uint8Array, signal?: AbortSignal): Promise<void> {
+    const length = end - start;
+    if (length <= 0) return;
+    if (target.byteLength < length) throw new RangeError(`target holds ${target.byteLength} bytes, ${length} needed`);
     const url = this.url(path);
     const response = await this.request(path, url, 'GET', { Range: `bytes=${start}-${end - 1}` }, signal);
     if (response.status === 416) {
@@ -62,14 +75,38 @@ export class FetchSource implements FileSource {
       throw new CheckpointError(path, `read past the end: bytes [${start}, ${end}) requested from ${url} (HTTP 416)`);
     }
     if (!response.ok) throw httpError(path, 'GET', url, response);
-    const body = await this.body(path, url, response, signal);
-    if (response.status === 206) {
-      if (body.byteLength !== end - start) throw new CheckpointError(path, `short read: bytes [${start}, ${end}) requested from ${url}, ${body.byteLength} received (HTTP 206)`);
-      return body;
+    // A 200 is the whole file from a server that ignores Range: skip to `start`, stop at `end`.
+    const partial = response.status === 206;
+    const received = await this.stream(path, url, response, target, partial ? 0 : start, length, signal);
+    if (partial && received !== length) throw new CheckpointError(path, `${received < length ? 'short' : 'long'} read: bytes [${start}, ${end}) requested from ${url}, ${received} received (HTTP 206)`);
+    if (!partial && received < length) throw new CheckpointError(path, `read past the end (${end} > ${start + received} bytes) at ${url} (HTTP ${response.status})`);
+  }
+
+  /**
+   * Copies body bytes [skip, skip + length) into target. Returns how many body bytes from `skip` on
+   * arrived; it stops reading (and says more than `length`) once the body goes past the range.
+   */
+  private async stream(path: string, url: string, response: Response, target: Uint8Array, skip: number, length: number, signal?: AbortSignal): Promise<number> {
+    if (!response.body) return 0;
+    const reader = response.body.getReader();
+    let seen = 0;
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return Math.max(0, seen - skip);
+        const from = Math.max(0, skip - seen);
+        const to = Math.min(value.byteLength, skip + length - seen);
+        if (to > from) target.set(value.subarray(from, to), seen + from - skip);
+        seen += value.byteLength;
+        if (seen - skip > length) {
+          void reader.cancel();
+          return seen - skip;
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) throw new AbortError(`Reading ${path}`);
+      throw new CheckpointError(path, `download from ${url} broke off (${(e as Error).message})`);
     }
-    // A 200 is the whole file from a server that ignores Range.
-    if (body.byteLength < end) throw new CheckpointError(path, `read past the end (${end} > ${body.byteLength} bytes) at ${url} (HTTP ${response.status})`);
-    return body.subarray(start, end);
   }
 
   private url(path: string): string {
@@ -95,8 +132,19 @@ export class FetchSource implements FileSource {
   }
 }
 
-function httpError(path: string, method: string, url: string, response: Response): CheckpointError {
+/** The server answered, with an error status (as opposed to not answering at all). */
+export class HttpStatusError extends CheckpointError {
+  constructor(
+    file: string,
+    problem: string,
+    readonly status: number,
+  ) {
+    super(file, problem);
+  }
+}
+
+function httpError(path: string, method: string, url: string, response: Response): HttpStatusError {
   void response.body?.cancel(); // release the connection; the error page is not needed
   const what = response.status === 404 ? 'not found' : `${method} failed`;
-  return new CheckpointError(path, `${what}: ${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`);
+  return new HttpStatusError(path, `${what}: ${url} answered HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ''}`, response.status);
 }

@@ -34,8 +34,11 @@ export interface ModelWeights {
   layers: LayerWeights[];
 }
 
-/** Rows per upload chunk: bounded so the JS heap never holds a whole tensor of a real model. */
-export const CHUNK_BYTES = 8 << 20;
+/**
+ * Bytes per upload chunk: small next to the loader's 16 MiB download block, so a load holds one
+ * block plus about two chunks (the rows read and their converted copy), never a whole tensor.
+ */
+export const CHUNK_BYTES = 1 << 20;
 
 /**
  * Streams the text model's tensors from the checkpoint into GPU buffers in the engine's layout:

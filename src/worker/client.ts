@@ -1,5 +1,7 @@
 import * as Comlink from 'comlink';
 import type { ChatChunk, ChatMessage, ChatOptions, ChatResult, EngineApi, EngineStats, LoadOptions, LoadProgress, ModelFit, ModelInfo } from '../api.ts';
+import { keepErrorCodes } from './errors.ts';
+import workerUrl from './engine.worker.ts?worker&url';
 
 /** A chat in progress: iterate it for chunks as they are sampled; `result` resolves at the end. */
 export interface ChatStream extends AsyncIterable<ChatChunk> {
@@ -20,8 +22,21 @@ export interface EngineClient {
 
 /** Starts the engine in a module worker; the main thread only passes messages. */
 export function createWorkerEngine(): EngineClient {
-  const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'qwen-engine' });
+  keepErrorCodes();
+  const worker = startWorker(new URL(workerUrl, import.meta.url));
   return wrapEngine(Comlink.wrap<EngineApi>(worker), () => worker.terminate());
+}
+
+/**
+ * Browsers start workers only from the page's own origin. When this library is served from
+ * elsewhere (a CDN, the embed script), a same-origin blob module imports the real worker script,
+ * which then runs with the page's origin (and its Cache Storage).
+ */
+function startWorker(url: URL): Worker {
+  const options: WorkerOptions = { type: 'module', name: 'qwen-engine' };
+  if (typeof location === 'undefined' || url.origin === location.origin || url.protocol === 'blob:' || url.protocol === 'data:') return new Worker(url, options);
+  const trampoline = new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' });
+  return new Worker(URL.createObjectURL(trampoline), options);
 }
 
 /** Adapts an EngineApi (remote or local) to the streaming client interface. */
@@ -71,4 +86,3 @@ export function wrapEngine(api: EngineApi | Comlink.Remote<EngineApi>, terminate
     terminate,
   };
 }
-

@@ -1,0 +1,107 @@
+import { CATALOG } from './catalog.ts';
+import { h, icon } from './dom.ts';
+
+function dialogShell(title: string, ...body: HTMLElement[]): HTMLDialogElement {
+  const id = `dlg-${Math.random().toString(36).slice(2, 8)}`;
+  const dialog = h('dialog', { 'aria-labelledby': id });
+  const close = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => dialog.close() }, icon('close'));
+  dialog.append(h('div', { class: 'dialog-head' }, h('h2', { id }, title), close), h('div', { class: 'dialog-body' }, ...body));
+  // A click on the backdrop (outside the dialog's box) closes it, as people expect of a sheet.
+  dialog.addEventListener('click', (e) => {
+    const box = dialog.getBoundingClientRect();
+    if (e.target === dialog && (e.clientX < box.left || e.clientX > box.right || e.clientY < box.top || e.clientY > box.bottom)) dialog.close();
+  });
+  return dialog;
+}
+
+/** Chooses a model from the catalogue, or any Hub repo id or base URL typed in. */
+export class ModelPicker {
+  readonly element: HTMLDialogElement;
+  private readonly options: HTMLButtonElement[] = [];
+  private readonly custom = h('input', { type: 'text', name: 'model', placeholder: 'owner/repo or https://…', 'aria-label': 'Repo id or base URL', autocomplete: 'off', spellcheck: 'false' });
+
+  constructor(onPick: (model: string) => void) {
+    const groups = CATALOG.map((family) => h('div', { class: 'group', role: 'group', 'aria-label': family.family },
+      h('h3', {}, family.family),
+      h('div', { class: 'options' }, ...family.models.map((m) => {
+        const option = h('button', { type: 'button', class: 'option', 'data-model': m.id },
+          h('span', { class: 'text' }, h('span', { class: 'title' }, m.name), h('span', { class: 'blurb' }, m.blurb)),
+          h('span', { class: 'tags' }, ...m.tags.map((t) => h('span', { class: 'tag' }, t))));
+        option.addEventListener('click', () => {
+          this.element.close();
+          onPick(m.id);
+        });
+        this.options.push(option);
+        return option;
+      }))));
+    const form = h('form', { class: 'custom' }, this.custom, h('button', { type: 'submit', class: 'secondary' }, 'Open'));
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const value = this.custom.value.trim();
+      if (!value) return;
+      this.element.close();
+      onPick(value);
+    });
+    this.element = dialogShell('Choose a model', ...groups, h('div', { class: 'group' }, h('h3', {}, 'Any Hugging Face repo or URL'), form));
+  }
+
+  open(current: string): void {
+    for (const option of this.options) option.setAttribute('aria-current', String(option.dataset.model === current));
+    if (!this.options.some((o) => o.dataset.model === current)) this.custom.value = current;
+    this.element.showModal();
+    (this.options.find((o) => o.dataset.model === current) ?? this.options[0]).focus();
+  }
+}
+
+/** Sampling settings; an empty field means the model's own default (its generation_config.json). */
+export interface ChatSettings {
+  temperature: number | null;
+  topP: number | null;
+  maxTokens: number;
+  system: string;
+}
+
+export class SettingsDialog {
+  readonly element: HTMLDialogElement;
+  private readonly temperature = h('input', { type: 'number', name: 'temperature', min: 0, max: 2, step: 0.05, placeholder: 'Model default', inputmode: 'decimal' });
+  private readonly topP = h('input', { type: 'number', name: 'top_p', min: 0.01, max: 1, step: 0.01, placeholder: 'Model default', inputmode: 'decimal' });
+  private readonly maxTokens = h('input', { type: 'number', name: 'max_tokens', min: 1, step: 1, inputmode: 'numeric' });
+  private readonly system = h('textarea', { name: 'system', rows: 3, placeholder: 'You are a helpful assistant.' });
+
+  constructor(private readonly settings: ChatSettings) {
+    const field = (label: string, input: HTMLElement, hint: string) => h('label', { class: 'field' }, h('span', {}, label), input, h('small', {}, hint));
+    const form = h('form', { class: 'dialog-body', style: 'padding:0' },
+      field('Temperature', this.temperature, '0 always picks the likeliest token (greedy); higher is more varied.'),
+      field('Top-p', this.topP, 'Sample only from the most likely tokens covering this probability.'),
+      field('Max new tokens', this.maxTokens, 'The answer stops after this many tokens.'),
+      field('System prompt', this.system, 'Instructions the model sees before the conversation.'),
+      h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Done')));
+    form.addEventListener('input', () => this.read());
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      this.read();
+      this.element.close();
+    });
+    this.element = dialogShell('Settings', form);
+  }
+
+  open(): void {
+    const s = this.settings;
+    this.temperature.value = s.temperature === null ? '' : String(s.temperature);
+    this.topP.value = s.topP === null ? '' : String(s.topP);
+    this.maxTokens.value = String(s.maxTokens);
+    this.system.value = s.system;
+    this.element.showModal();
+  }
+
+  private read(): void {
+    const num = (input: HTMLInputElement, min: number, max: number): number | null => {
+      const v = input.valueAsNumber;
+      return input.value === '' || !Number.isFinite(v) ? null : Math.min(max, Math.max(min, v));
+    };
+    this.settings.temperature = num(this.temperature, 0, 2);
+    this.settings.topP = num(this.topP, 0.01, 1);
+    this.settings.maxTokens = Math.round(num(this.maxTokens, 1, 1 << 20) ?? this.settings.maxTokens);
+    this.settings.system = this.system.value;
+  }
+}
