@@ -1,10 +1,12 @@
 // The e2e tests' web servers, on 127.0.0.1 with free ports: the built demo (dist/) with fixture
 // model repos under /models/<name>/ served as the Hub serves files (HEAD, Range), and a second
-// origin for a plain third-party page that embeds <qwen-chat> from the first.
-import { existsSync, readFileSync, statSync } from 'node:fs';
+// origin for a plain third-party page that embeds <qwen-chat> from the first. Beside the fixtures,
+// /models/not-qwen/ is a repo of an architecture the engine does not run.
+import { existsSync, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, resolve, sep } from 'node:path';
+import { extname, join, resolve, sep } from 'node:path';
 import { serveControl, serveWithFaults, type ServeControl } from '../scripts/static-server.ts';
 
 const MIME: Record<string, string> = {
@@ -36,6 +38,9 @@ export async function startServers(dist: string, fixtures: string): Promise<Serv
   }
   const control = serveControl();
   const pages = new Map<string, string>();
+  const foreign = mkdtempSync(join(tmpdir(), 'qwen-e2e-'));
+  mkdirSync(join(foreign, 'not-qwen'));
+  writeFileSync(join(foreign, 'not-qwen', 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 64 }));
   const app = await listen((req, res) => {
     // The models and the library are fetched across origins (the embed page), as from the Hub or a CDN.
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -47,7 +52,7 @@ export async function startServers(dist: string, fixtures: string): Promise<Serv
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path.startsWith('/models/')) {
       req.url = req.url!.slice('/models'.length);
-      return serveWithFaults(fixtures, control, req, res);
+      return serveWithFaults(path.startsWith('/models/not-qwen/') ? foreign : fixtures, control, req, res);
     }
     if (control.offline) {
       control.log.push(`${req.method} ${path} (refused)`);
