@@ -30,7 +30,8 @@ export interface Servers {
   close(): Promise<void>;
 }
 
-export async function startServers(dist: string, fixtures: string): Promise<Servers> {
+/** `repos`: more model directories, served as /models/<name>/ beside the fixtures. */
+export async function startServers(dist: string, fixtures: string, repos: Record<string, string> = {}): Promise<Servers> {
   if (!existsSync(resolve(dist, 'index.html')) || !existsSync(resolve(dist, 'lib/qwen-chat.js'))) {
     throw new Error(`${dist} has no built demo and library: run npm run build first`);
   }
@@ -45,6 +46,11 @@ export async function startServers(dist: string, fixtures: string): Promise<Serv
       return;
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const repo = Object.keys(repos).find((name) => path.startsWith(`/models/${name}/`));
+    if (repo) {
+      req.url = req.url!.slice(`/models/${repo}`.length);
+      return serveWithFaults(repos[repo], control, req, res);
+    }
     if (path.startsWith('/models/')) {
       req.url = req.url!.slice('/models'.length);
       return serveWithFaults(fixtures, control, req, res);
