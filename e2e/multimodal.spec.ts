@@ -122,6 +122,11 @@ test('a vision model: an image, a recorded clip and a camera clip in the demo; a
   await expect(chip(page, 'clip.webm')).toContainText(/0:0\d · \d+ frames/);
   const clip = await framesInPage(page, webm);
   await screenshot(page, 'vision-2-clip-attached');
+  // The settings offer the visual token limit for a vision model.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await expect(page.getByLabel('Visual token limit')).toBeVisible();
+  await screenshot(page, 'vision-2b-settings');
+  await page.getByRole('button', { name: 'Done' }).click();
   const second = 'What happens in the video?';
   await send(page, second);
   // The whole conversation is resent: the image turn (from its Blob URL again) and the clip, transferred.
@@ -140,10 +145,32 @@ test('a vision model: an image, a recorded clip and a camera clip in the demo; a
   await screenshot(page, 'vision-4-camera');
   await page.getByRole('button', { name: 'Stop and attach' }).click();
   await expect(chip(page, 'Camera clip')).toHaveAttribute('data-state', 'ready');
-  await setSettings(page, { maxTokens: '3' });
-  await send(page, 'And this one?');
+  // A picture dragged onto the chat: an overlay says what dropping does; the drop attaches it.
+  const dataTransfer = await page.evaluateHandle((bytes) => {
+    const data = new DataTransfer();
+    data.items.add(new File([Uint8Array.from(bytes)], 'harbour-2.png', { type: 'image/png' }));
+    return data;
+  }, Array.from(rgbPng(image)));
+  await page.locator('.app').dispatchEvent('dragenter', { dataTransfer });
+  await expect(page.locator('.drop-overlay')).toContainText('Drop images or a video to attach');
+  await screenshot(page, 'vision-4a-drop');
+  await page.locator('.app').dispatchEvent('drop', { dataTransfer });
+  await expect(page.locator('.drop-overlay')).toBeHidden();
+  await expect(chip(page, 'harbour-2.png')).toHaveAttribute('data-state', 'ready');
+  // On a phone-sized screen, with both waiting in the tray.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await screenshot(page, 'vision-4b-phone-tray');
+  // A visual token limit shrinks this turn's pictures (the camera's 640×480 frames most) to fit.
+  await page.getByRole('button', { name: 'Settings' }).click();
+  await page.getByLabel('Visual token limit').fill('96');
+  await page.getByLabel('Max new tokens').fill('3');
+  await page.getByRole('button', { name: 'Done' }).click();
+  await expect(page.getByRole('dialog', { name: 'Settings' })).toBeHidden();
+  await send(page, 'And these?');
+  await expect(page.locator('article.msg.assistant')).toHaveCount(3);
   await finishedAnswer(page);
   await expect(lastAnswer(page)).toHaveAttribute('data-finish', /stop|length/);
+  await screenshot(page, 'vision-4c-phone-answer');
 });
 
 test('Qwen3-VL: the picker offers 2B/4B/8B; its fixture answers about image.png as the reference does', async ({ page }) => {

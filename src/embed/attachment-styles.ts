@@ -18,10 +18,10 @@ export const ATTACHMENT_STYLES = `
 .thumb { position: relative; flex: none; display: grid; place-items: center; overflow: hidden; background: var(--bg-sunken); color: var(--text-faint); }
 .thumb img { width: 100%; height: 100%; object-fit: cover; display: block; }
 .thumb.small { width: 44px; height: 44px; border-radius: 8px; }
-.thumb.large { width: 128px; height: 96px; border-radius: 14px; border: 1px solid var(--line); }
+.thumb.large { width: 144px; height: 96px; border-radius: 14px; border: 1px solid var(--line); }
 .chip[data-state=error] .thumb { background: color-mix(in srgb, var(--danger) 14%, transparent); color: var(--danger); }
 .badge { position: absolute; left: 5px; bottom: 5px; display: inline-flex; align-items: center; gap: 3px; padding: 1px 6px 1px 5px;
-  border-radius: 99px; background: rgb(10 10 20 / 68%); color: #fff; font-size: 10.5px; font-weight: 600; font-variant-numeric: tabular-nums; }
+  border-radius: 99px; background: rgb(10 10 20 / 68%); color: #fff; font-size: 10.5px; font-weight: 600; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .badge svg { fill: currentColor; stroke-width: 0; }
 .thumb.small .badge { left: 3px; bottom: 3px; padding: 3px; }
 .thumb.large .badge { font-size: 11.5px; left: 7px; bottom: 7px; padding: 2px 8px 2px 6px; }
@@ -45,11 +45,12 @@ dialog.camera .dialog-body { gap: 12px; }
 dialog.camera .track { height: 6px; }
 .camera-status { margin: 0; min-height: 1.4em; font-size: 13.5px; color: var(--text-soft); font-variant-numeric: tabular-nums; }
 .record[data-mode=record] .icon { fill: #ff5a4e; stroke: none; }
-.record[data-mode=stop] { background: var(--danger); }
+.record[data-mode=stop], .record[data-mode=stop]:not(:disabled):hover { background: var(--danger); }
 
 @container (max-width: 560px) {
   .text-only-long { display: none; }
   .chip { max-width: 100%; }
-  .thumb.large { width: 104px; height: 78px; }
+  .thumb.large { width: 112px; height: 80px; }
+  .badge-frames { display: none; }
 }
 `;

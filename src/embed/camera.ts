@@ -63,21 +63,31 @@ export class CameraDialog {
     const cancel = (this.cancel = new AbortController());
     this.setButton('stop', false);
     this.button.onclick = () => stop.abort();
-    const planned = Math.round(MAX_CLIP_SECONDS * vision.video.fps);
     const clip = pendingVideo(`Camera clip ${new Date().toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`, 'camera');
+    const started = performance.now();
+    let frames = 0;
+    const show = () => {
+      const seconds = Math.min(MAX_CLIP_SECONDS, (performance.now() - started) / 1000);
+      this.meter.style.width = `${(100 * seconds) / MAX_CLIP_SECONDS}%`;
+      this.status.textContent = `Recording ${clock(seconds)} of ${clock(MAX_CLIP_SECONDS)} · ${frames} frame${frames === 1 ? '' : 's'}`;
+    };
+    show();
+    const timer = setInterval(show, 250);
     try {
       const video = await captureWebcam(stream, MAX_CLIP_SECONDS, vision, {
         stop: stop.signal, signal: cancel.signal, fit: this.fitter(),
         onProgress: (done) => {
-          this.meter.style.width = `${(100 * done) / planned}%`;
-          this.status.textContent = `Recording ${clock(done / vision.video.fps)} of ${clock(MAX_CLIP_SECONDS)} · ${done} frame${done === 1 ? '' : 's'}`;
+          frames = Math.max(frames, done);
+          show();
         },
       });
+      clearInterval(timer);
       if (session !== this.session) return;
       await storeClip(clip, video, vision);
       this.onClip(clip);
       this.element.close();
     } catch (e) {
+      clearInterval(timer);
       if (session === this.session && !cancel.signal.aborted) this.fail(`Recording failed: ${(e as Error).message.split('. Attach')[0]}.`);
     }
   }

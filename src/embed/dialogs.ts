@@ -70,7 +70,7 @@ export class SettingsDialog {
   private readonly topP = h('input', { type: 'number', name: 'top_p', min: 0.01, max: 1, step: 0.01, placeholder: 'Model default', inputmode: 'decimal' });
   private readonly maxTokens = h('input', { type: 'number', name: 'max_tokens', min: 1, step: 1, inputmode: 'numeric' });
   private readonly system = h('textarea', { name: 'system', rows: 3, placeholder: 'You are a helpful assistant.' });
-  private readonly visualTokens = h('input', { type: 'number', name: 'max_visual_tokens', min: 0, step: 64, inputmode: 'numeric' });
+  private readonly visualTokens = h('input', { type: 'number', name: 'max_visual_tokens', min: 0, step: 1, inputmode: 'numeric' });
   private readonly visualHint = h('small', {});
   private readonly visualField: HTMLElement;
 

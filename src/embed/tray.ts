@@ -7,7 +7,8 @@ export function thumbnail(a: Attachment, size: 'small' | 'large'): HTMLElement {
   const picture = src && a.state === 'ready' ? h('img', { src, alt: '', decoding: 'async' }) : h('span', { class: 'thumb-placeholder' }, icon(a.state === 'error' ? 'alert' : a.kind === 'video' ? 'film' : 'image', size === 'small' ? 18 : 24));
   return h('span', { class: `thumb ${size}`, 'data-kind': a.kind }, picture,
     a.kind === 'video' && a.state === 'ready'
-      ? h('span', { class: 'badge' }, icon('play', 10), size === 'large' ? `${clock(a.seconds)} · ${a.frames} frame${a.frames === 1 ? '' : 's'}` : null)
+      ? h('span', { class: 'badge' }, icon('play', 10), size === 'large' ? clock(a.seconds) : null,
+        size === 'large' ? h('span', { class: 'badge-frames' }, ` · ${a.frames} frame${a.frames === 1 ? '' : 's'}`) : null)
       : null);
 }
 
