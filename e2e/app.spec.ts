@@ -2,18 +2,26 @@
 // HTTP as a Hub repo: loading with progress, streamed greedy answers checked against the CPU
 // reference, thinking, stopping, and chatting offline after one visit.
 import { expect, test } from '@playwright/test';
-import { resolve } from 'node:path';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { ChatMessage } from '../src/api.ts';
 import { greedyAnswer } from './expected.ts';
 import { FIXTURES, ROOT, TINY, finishedAnswer, lastAnswer, screenshot, send, setSettings, waitReady } from './helpers.ts';
 import { startServers, type Servers } from './server.ts';
 
 let servers: Servers;
+// A model of an architecture the engine does not run (a Llama config), for the unsupported-model error.
+const foreign = mkdtempSync(join(tmpdir(), 'qwen-e2e-foreign-'));
 test.beforeAll(async () => {
-  servers = await startServers(resolve(ROOT, 'dist'), FIXTURES);
+  mkdirSync(foreign, { recursive: true });
+  writeFileSync(join(foreign, 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 64 }));
+  writeFileSync(join(foreign, 'model.safetensors'), new Uint8Array(1024));
+  servers = await startServers(resolve(ROOT, 'dist'), FIXTURES, { 'foreign-llama': foreign });
 });
 test.afterAll(async () => {
   await servers.close();
+  rmSync(foreign, { recursive: true, force: true });
 });
 test.beforeEach(() => {
   Object.assign(servers.control, { offline: false, delayMs: 0, log: [] });
@@ -113,7 +121,7 @@ test('bad input gets a clear error in the UI and the engine stays usable', async
 
   // An architecture the engine does not run says so before any download.
   await page.getByRole('button', { name: 'Choose another model' }).click();
-  await page.getByLabel('Repo id or base URL').fill(`${servers.models}not-qwen/`);
+  await page.getByLabel('Repo id or base URL').fill(`${servers.models}foreign-llama/`);
   await page.getByRole('button', { name: 'Open' }).click();
   await expect(page.getByRole('alert')).toContainText('Not supported yet');
   await expect(page.getByRole('alert')).toContainText('llama');
@@ -130,15 +138,17 @@ test('bad input gets a clear error in the UI and the engine stays usable', async
   await page.getByRole('button', { name: 'Try again' }).click();
   await waitReady(page);
 
-  // An image for a text-only model: refused with the reason; the draft comes back to edit.
-  await page.locator('input[type=file]').setInputFiles({ name: 'photo.png', mimeType: 'image/png', buffer: PNG });
-  await expect(page.getByRole('button', { name: 'Remove photo.png' })).toBeVisible();
-  await send(page, 'What is in this picture?');
-  await expect(page.locator('.msg.error')).toContainText('This model can’t read that attachment');
-  await expect(page.locator('.msg.error')).toContainText('reads text only');
-  await expect(page.getByRole('textbox', { name: 'Message' })).toHaveValue('What is in this picture?');
+  // A text-only model has no attachment controls and says why; a pasted image is refused with the reason.
+  await expect(page.getByRole('button', { name: /^Attach/ })).toHaveCount(0);
+  await expect(page.locator('.text-only')).toContainText('this model can’t see images or video');
+  await page.getByRole('textbox', { name: 'Message' }).evaluate((box, bytes) => {
+    const data = new DataTransfer();
+    data.items.add(new File([Uint8Array.from(bytes)], 'photo.png', { type: 'image/png' }));
+    box.dispatchEvent(new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true }));
+  }, Array.from(PNG));
+  await expect(page.locator('.composer-hint')).toContainText('This model reads text only, so photo.png can’t be attached');
+  await expect(page.locator('.tray')).toBeHidden();
   await screenshot(page, 'desktop-8-attachment-refused');
-  await page.getByRole('button', { name: 'Remove photo.png' }).click();
 
   // A prompt longer than the context.
   await send(page, 'sea and sky '.repeat(1500));
@@ -173,6 +183,10 @@ test.describe('on a phone, in dark mode', () => {
   test('the layout fits a narrow screen', async ({ page }) => {
     await page.goto(`${servers.app}?model=${encodeURIComponent(`${servers.models}${TINY}/`)}`);
     await waitReady(page);
+    // A text-only model: no attachment buttons, and a note in their place saying why.
+    await expect(page.getByRole('button', { name: /^Attach/ })).toHaveCount(0);
+    await expect(page.locator('.text-only')).toBeVisible();
+    await expect(page.locator('.text-only')).toHaveAttribute('title', /reads text only/);
     await screenshot(page, 'mobile-1-ready');
     await setSettings(page, { temperature: '0', maxTokens: '10' });
     await send(page, 'Write a short line about the sea.');

@@ -13,7 +13,8 @@ export default defineConfig({
   reporter: [['list']],
   use: {
     browserName: 'chromium',
-    launchOptions: { executablePath: chromiumPath(), args: CHROMIUM_ARGS },
+    // A fake camera (and no permission prompt) for the camera-clip test.
+    launchOptions: { executablePath: chromiumPath(), args: [...CHROMIUM_ARGS, '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'] },
     viewport: { width: 1280, height: 800 },
     screenshot: 'only-on-failure',
   },

@@ -1,12 +1,10 @@
 // The e2e tests' web servers, on 127.0.0.1 with free ports: the built demo (dist/) with fixture
 // model repos under /models/<name>/ served as the Hub serves files (HEAD, Range), and a second
-// origin for a plain third-party page that embeds <qwen-chat> from the first. Beside the fixtures,
-// /models/not-qwen/ is a repo of an architecture the engine does not run.
-import { existsSync, mkdtempSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+// origin for a plain third-party page that embeds <qwen-chat> from the first.
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { extname, join, resolve, sep } from 'node:path';
+import { extname, resolve, sep } from 'node:path';
 import { serveControl, serveWithFaults, type ServeControl } from '../scripts/static-server.ts';
 
 const MIME: Record<string, string> = {
@@ -32,15 +30,13 @@ export interface Servers {
   close(): Promise<void>;
 }
 
-export async function startServers(dist: string, fixtures: string): Promise<Servers> {
+/** `repos`: more model directories, served as /models/<name>/ beside the fixtures. */
+export async function startServers(dist: string, fixtures: string, repos: Record<string, string> = {}): Promise<Servers> {
   if (!existsSync(resolve(dist, 'index.html')) || !existsSync(resolve(dist, 'lib/qwen-chat.js'))) {
     throw new Error(`${dist} has no built demo and library: run npm run build first`);
   }
   const control = serveControl();
   const pages = new Map<string, string>();
-  const foreign = mkdtempSync(join(tmpdir(), 'qwen-e2e-'));
-  mkdirSync(join(foreign, 'not-qwen'));
-  writeFileSync(join(foreign, 'not-qwen', 'config.json'), JSON.stringify({ model_type: 'llama', hidden_size: 64 }));
   const app = await listen((req, res) => {
     // The models and the library are fetched across origins (the embed page), as from the Hub or a CDN.
     res.setHeader('Access-Control-Allow-Origin', '*');
@@ -50,9 +46,14 @@ export async function startServers(dist: string, fixtures: string): Promise<Serv
       return;
     }
     const path = new URL(req.url ?? '/', 'http://x').pathname;
+    const repo = Object.keys(repos).find((name) => path.startsWith(`/models/${name}/`));
+    if (repo) {
+      req.url = req.url!.slice(`/models/${repo}`.length);
+      return serveWithFaults(repos[repo], control, req, res);
+    }
     if (path.startsWith('/models/')) {
       req.url = req.url!.slice('/models'.length);
-      return serveWithFaults(path.startsWith('/models/not-qwen/') ? foreign : fixtures, control, req, res);
+      return serveWithFaults(fixtures, control, req, res);
     }
     if (control.offline) {
       control.log.push(`${req.method} ${path} (refused)`);

@@ -17,8 +17,9 @@ const ALLOWED = {
   // Image and video preprocessing on the CPU: decoding, resizing, frame sampling, M-RoPE positions.
   vision: ['loader'],
   engine: ['chat', 'vision', 'generate', 'model', 'kernels', 'gpu', 'loader'],
-  worker: ['engine'],
-  embed: ['worker'],
+  // The frames worker resizes video frames with vision's code; the embed captures them with it in the page.
+  worker: ['engine', 'vision'],
+  embed: ['worker', 'vision'],
   // src/api.ts: the public types, importable from every layer; it imports nothing itself.
   'api.ts': [],
 };

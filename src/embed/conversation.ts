@@ -1,13 +1,10 @@
 import type { ChatChunk, ChatResult } from '../api.ts';
+import type { Attachment } from './attachments.ts';
 import { h, icon, logoMark, replace } from './dom.ts';
 import { errorTitle, formatDuration, formatRate, type ErrorLike } from './format.ts';
 import { parseMarkdown } from './markdown.ts';
 import { renderMarkdown } from './markdown-dom.ts';
-
-export interface ImageAttachment {
-  url: string;
-  name: string;
-}
+import { spoken, thumbnail } from './tray.ts';
 
 /** An error shown as a card: the title from its code, then the engine's message. */
 export function errorCard(error: ErrorLike, ...actions: HTMLElement[]): HTMLElement {
@@ -31,8 +28,10 @@ export class Conversation {
     return this.element.childElementCount === 0;
   }
 
-  addUser(text: string, images: ImageAttachment[]): void {
-    const thumbs = images.length ? h('div', { class: 'thumbs' }, ...images.map((img) => h('img', { src: img.url, alt: img.name }))) : null;
+  addUser(text: string, attachments: Attachment[]): void {
+    const thumbs = attachments.length
+      ? h('ul', { class: 'thumbs', 'aria-label': 'Attachments' }, ...attachments.map((a) => h('li', { 'aria-label': spoken(a), title: a.name }, thumbnail(a, 'large'))))
+      : null;
     this.element.append(h('article', { class: 'msg user', 'aria-label': 'You' }, h('div', {}, thumbs, text ? h('div', { class: 'bubble' }, text) : null)));
     this.onGrow();
   }

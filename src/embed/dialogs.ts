@@ -1,7 +1,8 @@
+import type { VisionInfo } from '../api.ts';
 import { CATALOG } from './catalog.ts';
 import { h, icon } from './dom.ts';
 
-function dialogShell(title: string, ...body: HTMLElement[]): HTMLDialogElement {
+export function dialogShell(title: string, ...body: HTMLElement[]): HTMLDialogElement {
   const id = `dlg-${Math.random().toString(36).slice(2, 8)}`;
   const dialog = h('dialog', { 'aria-labelledby': id });
   const close = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Close', onclick: () => dialog.close() }, icon('close'));
@@ -59,6 +60,8 @@ export interface ChatSettings {
   topP: number | null;
   maxTokens: number;
   system: string;
+  /** Most visual tokens a message's images and videos may take together (null: the model's own limit). */
+  maxVisualTokens: number | null;
 }
 
 export class SettingsDialog {
@@ -67,14 +70,19 @@ export class SettingsDialog {
   private readonly topP = h('input', { type: 'number', name: 'top_p', min: 0.01, max: 1, step: 0.01, placeholder: 'Model default', inputmode: 'decimal' });
   private readonly maxTokens = h('input', { type: 'number', name: 'max_tokens', min: 1, step: 1, inputmode: 'numeric' });
   private readonly system = h('textarea', { name: 'system', rows: 3, placeholder: 'You are a helpful assistant.' });
+  private readonly visualTokens = h('input', { type: 'number', name: 'max_visual_tokens', min: 0, step: 1, inputmode: 'numeric' });
+  private readonly visualHint = h('small', {});
+  private readonly visualField: HTMLElement;
 
   constructor(private readonly settings: ChatSettings) {
-    const field = (label: string, input: HTMLElement, hint: string) => h('label', { class: 'field' }, h('span', {}, label), input, h('small', {}, hint));
+    const field = (label: string, input: HTMLElement, hint: string | HTMLElement) => h('label', { class: 'field' }, h('span', {}, label), input, typeof hint === 'string' ? h('small', {}, hint) : hint);
+    this.visualField = field('Visual token limit', this.visualTokens, this.visualHint);
     const form = h('form', { class: 'dialog-body', style: 'padding:0' },
       field('Temperature', this.temperature, '0 always picks the likeliest token (greedy); higher is more varied.'),
       field('Top-p', this.topP, 'Sample only from the most likely tokens covering this probability.'),
       field('Max new tokens', this.maxTokens, 'The answer stops after this many tokens.'),
       field('System prompt', this.system, 'Instructions the model sees before the conversation.'),
+      this.visualField,
       h('div', { class: 'actions' }, h('button', { type: 'submit', class: 'primary' }, 'Done')));
     form.addEventListener('input', () => this.read());
     form.addEventListener('submit', (e) => {
@@ -85,8 +93,16 @@ export class SettingsDialog {
     this.element = dialogShell('Settings', form);
   }
 
-  open(): void {
+  /** `vision`: the loaded model's, when it sees images and video (the visual token field shows only then). */
+  open(vision: VisionInfo | null = null): void {
     const s = this.settings;
+    this.visualField.hidden = !vision;
+    if (vision) {
+      this.visualTokens.placeholder = `Model limit (${vision.maxVisualTokens.toLocaleString('en-US')})`;
+      this.visualTokens.max = String(vision.maxVisualTokens);
+      this.visualHint.textContent = 'Images and videos of a message share these tokens; larger ones are scaled down to fit. Fewer tokens answer sooner but see less detail.';
+    }
+    this.visualTokens.value = s.maxVisualTokens === null ? '' : String(s.maxVisualTokens);
     this.temperature.value = s.temperature === null ? '' : String(s.temperature);
     this.topP.value = s.topP === null ? '' : String(s.topP);
     this.maxTokens.value = String(s.maxTokens);
@@ -103,5 +119,7 @@ export class SettingsDialog {
     this.settings.topP = num(this.topP, 0.01, 1);
     this.settings.maxTokens = Math.round(num(this.maxTokens, 1, 1 << 20) ?? this.settings.maxTokens);
     this.settings.system = this.system.value;
+    const visual = num(this.visualTokens, 0, 1 << 24);
+    this.settings.maxVisualTokens = visual === null ? null : Math.round(visual);
   }
 }

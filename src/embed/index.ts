@@ -5,3 +5,5 @@ export { createWorkerEngine, type ChatStream, type EngineClient } from '../worke
 export { QwenError } from '../worker/errors.ts';
 export { QwenChatElement, defineQwenChat } from './qwen-chat.ts';
 export { parseMarkdown, isSafeHref, type Block, type Inline } from './markdown.ts';
+// Video from a file or a camera, in the page, as the loaded model's video processor samples it.
+export { captureWebcam, decodeVideoFile, fitFrame, type CaptureOptions, type FrameFitter } from '../vision/browser-capture.ts';

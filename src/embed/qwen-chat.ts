@@ -1,10 +1,14 @@
-import type { ChatMessage, ChatOptions, ContentPart, ModelFit, ModelInfo } from '../api.ts';
+import type { ChatMessage, ChatOptions, ModelFit, ModelInfo } from '../api.ts';
 import { createWorkerEngine, type EngineClient } from '../worker/client.ts';
+import { createFramesWorker, type FramesWorker } from '../worker/frames-client.ts';
+import { discard, messageOf, type UserTurn } from './attachments.ts';
+import { CameraDialog } from './camera.ts';
 import { displayName } from './catalog.ts';
 import { Composer, type Draft } from './composer.ts';
 import { Conversation } from './conversation.ts';
 import { ModelPicker, SettingsDialog, type ChatSettings } from './dialogs.ts';
 import { h, icon, logoMark } from './dom.ts';
+import { dropZone } from './drop-zone.ts';
 import { asErrorLike, formatBytes, percent, type ErrorLike } from './format.ts';
 import { ModelCard } from './model-card.ts';
 import { STYLES } from './styles.ts';
@@ -37,13 +41,16 @@ export class QwenChatElement extends HTMLElement {
   private phase: Phase = 'idle';
   private fit: ModelFit | null = null;
   private info: ModelInfo | null = null;
-  private history: ChatMessage[] = [];
+  /** The conversation so far; user turns keep their attachments, made into messages at each send. */
+  private history: (UserTurn | ChatMessage)[] = [];
+  /** Resizes video frames off the main thread; started with the first clip. */
+  private frames: FramesWorker | null = null;
   /** Bumped by clear(): an answer still finishing from before does not join the new conversation. */
   private epoch = 0;
   private generating = false;
   /** The running load or chat, so a model switch can stop it and wait before starting its own. */
   private running: Promise<void> | null = null;
-  private settings: ChatSettings = { temperature: null, topP: null, maxTokens: 1024, system: '' };
+  private settings: ChatSettings = { temperature: null, topP: null, maxTokens: 1024, system: '', maxVisualTokens: null };
   private stickToBottom = true;
 
   private readonly statusEl = h('span', { class: 'status', role: 'status' });
@@ -59,7 +66,13 @@ export class QwenChatElement extends HTMLElement {
     choose: () => this.openPicker(),
   });
   private readonly conversation = new Conversation((text) => (this.live.textContent = text), () => this.followOutput());
-  private readonly composer = new Composer({ send: (draft) => void this.send(draft), stop: () => void this.stop() });
+  private readonly composer = new Composer({
+    send: (draft) => void this.send(draft),
+    stop: () => void this.stop(),
+    record: () => this.info?.vision && void this.camera.open(this.info.vision),
+    fitter: () => this.fitter(),
+  });
+  private readonly camera = new CameraDialog((clip) => this.composer.add(clip), () => this.fitter());
   private readonly picker = new ModelPicker((model) => this.setAttribute('model', model));
   private readonly settingsDialog = new SettingsDialog(this.settings);
 
@@ -93,6 +106,8 @@ export class QwenChatElement extends HTMLElement {
       if (this.isConnected || !this.ownsEngine || !this.engine) return;
       this.engine.terminate();
       this.engine = null;
+      this.frames?.terminate();
+      this.frames = null;
       this.ownsEngine = false;
       this.info = null;
       this.selected = '';
@@ -149,16 +164,14 @@ export class QwenChatElement extends HTMLElement {
   /** Sends a message as if typed (with no attachments). */
   send(draft: Draft | string): Promise<void> {
     if (!this.engine || this.phase !== 'ready' || this.generating) return Promise.resolve();
-    return this.track(this.runChat(typeof draft === 'string' ? { text: draft, images: [] } : draft, this.engine));
+    return this.track(this.runChat(typeof draft === 'string' ? { text: draft, attachments: [] } : draft, this.engine));
   }
 
-  private async runChat({ text, images }: Draft, engine: EngineClient): Promise<void> {
+  private async runChat({ text, attachments }: Draft, engine: EngineClient): Promise<void> {
     const epoch = this.epoch;
-    const content: ContentPart[] = [...images.map((img): ContentPart => ({ type: 'image_url', image_url: { url: img.url } })), ...(text ? [{ type: 'text' as const, text }] : [])];
-    // A lone text part goes as a plain string, the form every chat template reads.
-    const message: ChatMessage = { role: 'user', content: content.length === 1 && content[0].type === 'text' ? text : content };
+    const turn: UserTurn = { role: 'user', text, attachments };
     const system: ChatMessage[] = this.settings.system.trim() ? [{ role: 'system', content: this.settings.system.trim() }] : [];
-    this.conversation.addUser(text, images);
+    this.conversation.addUser(text, attachments);
     const userBubble = this.conversation.element.lastElementChild;
     const answer = this.conversation.startAssistant();
     this.generating = true;
@@ -167,19 +180,23 @@ export class QwenChatElement extends HTMLElement {
     const options: ChatOptions = { max_tokens: this.settings.maxTokens, enable_thinking: this.composer.thinking };
     if (this.settings.temperature !== null) options.temperature = this.settings.temperature;
     if (this.settings.topP !== null) options.top_p = this.settings.topP;
+    if (this.settings.maxVisualTokens !== null) options.max_visual_tokens = this.settings.maxVisualTokens;
     try {
-      const stream = engine.chat([...system, ...this.history, message], options);
+      // Every send is the whole conversation; clips' frames are read afresh and transferred, not copied.
+      const made = await Promise.all([...this.history, turn].map((t) => ('text' in t ? messageOf(t) : { message: t, transfer: [] })));
+      const stream = engine.chat([...system, ...made.map((m) => m.message)], options, made.flatMap((m) => m.transfer));
       for await (const chunk of stream) answer.push(chunk);
       const result = await stream.result;
       answer.finish(result);
-      if (epoch === this.epoch) this.history.push(message, { role: 'assistant', content: result.answer, reasoning_content: result.thinking || undefined });
+      if (epoch === this.epoch) this.history.push(turn, { role: 'assistant', content: result.answer, reasoning_content: result.thinking || undefined });
+      else attachments.forEach(discard);
       this.emit('qwen-answer', result);
     } catch (e) {
       const error = asErrorLike(e);
       answer.fail();
       userBubble?.remove();
       this.conversation.addError(error);
-      this.composer.restore({ text, images });
+      this.composer.restore({ text, attachments });
       this.emit('qwen-error', error);
       // The model is gone with the GPU device: back to the card, which offers to load it again.
       if (error.code === 'device-lost' || error.code === 'no-model') {
@@ -201,6 +218,7 @@ export class QwenChatElement extends HTMLElement {
   clear(): void {
     void this.stop();
     this.epoch++;
+    for (const t of this.history) if ('attachments' in t) t.attachments.forEach(discard);
     this.history = [];
     this.conversation.clear();
     this.render();
@@ -212,7 +230,7 @@ export class QwenChatElement extends HTMLElement {
     const root = this.attachShadow({ mode: 'open' });
     this.modelButton.addEventListener('click', () => this.openPicker());
     const newChat = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.clear() }, icon('plus', 20));
-    const settings = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Settings', title: 'Settings', onclick: () => this.settingsDialog.open() }, icon('gear', 20));
+    const settings = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'Settings', title: 'Settings', onclick: () => this.settingsDialog.open(this.info?.vision ?? null) }, icon('gear', 20));
     this.scroller.addEventListener('scroll', () => {
       const { scrollTop, scrollHeight, clientHeight } = this.scroller;
       this.stickToBottom = scrollHeight - scrollTop - clientHeight < 80;
@@ -225,17 +243,32 @@ export class QwenChatElement extends HTMLElement {
         type: 'button', class: 'suggestion', onclick: () => void this.send(`${title} ${rest}`),
       }, h('strong', {}, title), rest))));
     this.scroller.append(h('div', { class: 'column' }, this.card.element, this.welcome, this.conversation.element));
-    root.append(
-      h('style', {}, STYLES),
-      h('div', { class: 'app', part: 'app' },
-        h('header', { class: 'bar' }, h('slot', { name: 'brand' }), this.modelButton, this.statusEl, h('span', { class: 'spacer' }), newChat, settings),
-        this.notice,
-        this.scroller,
-        h('footer', { class: 'composer-wrap' }, this.composer.element,
-          h('p', { class: 'fineprint' }, 'Runs locally with WebGPU: nothing you type leaves this device.')),
-        this.live),
-      this.picker.element,
-      this.settingsDialog.element);
+    const app = h('div', { class: 'app', part: 'app' });
+    const overlay = dropZone(app, () => this.dropMessage(), (files) => this.composer.addFiles(files));
+    app.append(
+      h('header', { class: 'bar' }, h('slot', { name: 'brand' }), this.modelButton, this.statusEl, h('span', { class: 'spacer' }), newChat, settings),
+      this.notice,
+      this.scroller,
+      h('footer', { class: 'composer-wrap' }, this.composer.element,
+        h('p', { class: 'fineprint' }, 'Runs locally with WebGPU: nothing you type or attach leaves this device.')),
+      this.live,
+      overlay);
+    root.append(h('style', {}, STYLES), app, this.picker.element, this.settingsDialog.element, this.camera.element);
+  }
+
+  /** What dropping files would do now: attach them, explain why not, or nothing (no model yet). */
+  private dropMessage(): { text: string; ok: boolean } | null {
+    if (this.phase !== 'ready' || !this.info) return null;
+    const accepts = this.info.accepts;
+    const image = accepts.includes('image_url');
+    const video = accepts.includes('video');
+    if (!image && !video) return { text: 'This model reads text only; images and video can’t be attached.', ok: false };
+    return { text: `Drop ${image && video ? 'images or a video' : image ? 'images' : 'a video'} to attach`, ok: true };
+  }
+
+  private fitter() {
+    this.frames ??= createFramesWorker();
+    return this.frames.fit;
   }
 
   /** Shows a model: its fit check, then (if allowed) its load. An already loaded model is ready at once. */
@@ -296,6 +329,7 @@ export class QwenChatElement extends HTMLElement {
     this.card.element.hidden = ready || this.phase === 'idle';
     this.conversation.element.hidden = !ready;
     this.welcome.hidden = !ready || !this.conversation.isEmpty;
+    this.composer.setModel(ready ? this.info : null);
     this.composer.setState({ ready, generating: this.generating });
     if (this.generating) this.setStatus('busy', 'Generating…');
     else if (ready) this.setStatus('ready', 'Ready', `${formatBytes(this.info?.gpuBytes ?? 0)} on the GPU`);

@@ -1,5 +1,6 @@
 // The element's stylesheet, scoped by its shadow root. Hosts theme it through the --qwen-*
 // custom properties (they inherit into the shadow tree) and the `theme` attribute.
+import { ATTACHMENT_STYLES } from './attachment-styles.ts';
 
 const LIGHT = `
   --bg: #ffffff; --bg-soft: #f7f7f9; --bg-sunken: #efeff4; --bg-raised: #ffffff;
@@ -142,8 +143,6 @@ button:disabled { cursor: default; }
 .msg.user { justify-content: flex-end; }
 .msg.user .bubble { max-width: min(85%, 600px); padding: 10px 15px; border-radius: 18px 18px 6px 18px; background: var(--user);
   white-space: pre-wrap; overflow-wrap: anywhere; }
-.msg .thumbs { display: flex; gap: 6px; flex-wrap: wrap; justify-content: flex-end; margin-bottom: 6px; }
-.msg .thumbs img { width: 72px; height: 72px; object-fit: cover; border-radius: 10px; border: 1px solid var(--line); }
 .msg.user > div { display: flex; flex-direction: column; align-items: flex-end; min-width: 0; }
 .msg.assistant .body { flex: 1; min-width: 0; display: flex; flex-direction: column; gap: 8px; padding-top: 3px; }
 .meta { display: flex; flex-wrap: wrap; align-items: center; gap: 2px 12px; min-height: 22px; font-size: 12.5px; color: var(--text-faint); font-variant-numeric: tabular-nums; }
@@ -201,15 +200,6 @@ button:disabled { cursor: default; }
 .composer textarea { border: 0; outline: 0; resize: none; background: none; padding: 6px 4px 2px 0; max-height: 220px; min-height: 28px; line-height: 1.5; }
 .composer textarea::placeholder { color: var(--text-faint); }
 .composer-row { display: flex; align-items: center; gap: 4px; }
-.tray { display: flex; flex-wrap: wrap; gap: 8px; padding: 4px 0 2px; }
-.tray[hidden] { display: none; }
-.attachment { position: relative; display: flex; align-items: center; gap: 8px; padding: 4px 30px 4px 4px; border: 1px solid var(--line);
-  border-radius: 10px; background: var(--bg-soft); font-size: 12.5px; max-width: 220px; }
-.attachment img { width: 36px; height: 36px; object-fit: cover; border-radius: 7px; }
-.attachment span { overflow: hidden; text-overflow: ellipsis; white-space: nowrap; }
-.attachment button { position: absolute; top: 50%; right: 4px; translate: 0 -50%; display: grid; place-items: center; width: 22px; height: 22px;
-  border: 0; border-radius: 6px; background: none; color: var(--text-faint); }
-.attachment button:hover { background: var(--bg-sunken); color: var(--text); }
 .toggle { display: inline-flex; align-items: center; gap: 6px; height: 34px; padding: 0 12px; border: 1px solid var(--line); border-radius: 999px;
   background: none; color: var(--text-soft); font-size: 13.5px; }
 .toggle:hover { background: var(--bg-soft); }
@@ -270,5 +260,6 @@ dialog::backdrop { background: rgb(10 10 20 / 40%); backdrop-filter: blur(2px); 
   .option { flex-wrap: wrap; gap: 6px 12px; }
   .tags { justify-content: flex-start; width: 100%; }
 }
+${ATTACHMENT_STYLES}
 @media (prefers-reduced-motion: reduce) { *, *::before, *::after { animation: none !important; transition: none !important; scroll-behavior: auto !important; } }
 `;

@@ -1,6 +1,5 @@
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
-import { ConfigError } from '../loader/errors.ts';
 import { readF32 } from '../gpu/buffers.ts';
 import type { ForwardOptions, Qwen35Model } from '../model/qwen35.ts';
 import { VisionTower, type VisionRun } from '../model/vision.ts';
@@ -9,8 +8,8 @@ import { selectFrames } from '../vision/inputs.ts';
 import { multimodalPositions, promptPlacement, tokenTypes } from '../vision/positions.ts';
 import { prepareVisuals, type VisualSource } from '../vision/preprocess.ts';
 import { loadProcessorConfigs } from '../vision/processor-config.ts';
-import type { RgbImage } from '../vision/resize.ts';
 import { compare, describe } from './compare.ts';
+import { fixturePictures } from './fixture-pictures.ts';
 import type { ReferenceTensors } from './verify-fixture.ts';
 
 /** The vision part of the JSON line `npm run verify` prints last. */
@@ -18,8 +17,10 @@ export interface VisionOutcome {
   pass: boolean;
   /** Our preprocessing of image_rgb / video_rgb against the processor's pixel values. */
   pixel_max_abs: number | null;
-  /** Worst of vision input, each block's output and the merged tokens, relative to the tensor's max. */
+  /** Worst of vision input, each block's output, the merged tokens and the DeepStack features, relative to the tensor's max. */
   vision_max_rel: number | null;
+  /** Where the pictures came from: the fixture's PNG files (checked exactly against the raw tensors) or the raw tensors. */
+  pictures: 'png' | 'reference' | null;
   /** mm_token_type_ids, position_ids, rope_deltas and the patch grids, all exact. */
   positions_exact: boolean;
 }
@@ -62,15 +63,15 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
     }
   };
 
-  const images = await fixtureImages(reference, 'image_rgb');
-  const videos = await fixtureImages(reference, 'video_rgb', true);
+  const pictures = await fixturePictures(source, reference, log);
+  const { images, videos } = pictures;
   const v = c.vision;
   if (images.length + videos.length === 0 || !v) {
     const types = tokenTypes(ids, c.imageTokenId, c.videoTokenId);
     await checkTypes(types);
     const { positions, ropeDelta } = multimodalPositions(types, [], [], v?.spatialMergeSize ?? 1);
     await checkPositions(positions, ropeDelta);
-    return { positions, release: () => {}, outcome: { pass: positionsOk, pixel_max_abs: null, vision_max_rel: null, positions_exact: positionsOk } };
+    return { positions, release: () => {}, outcome: { pass: positionsOk, pixel_max_abs: null, vision_max_rel: null, pictures: null, positions_exact: positionsOk } };
   }
 
   const processors = await loadProcessorConfigs(source, v);
@@ -134,35 +135,26 @@ export async function verifyVision(model: Qwen35Model, source: FileSource, refer
         for (let j = 0; j < v.depth; j++) rel(`${kind}_vision_blocks[${j}]`, ref.subarray(j * span, (j + 1) * span), got.subarray(j * span, (j + 1) * span));
       }
       if (reference.has(`${kind}_embeddings`)) rel(`${kind}_embeddings`, await reference.f32(`${kind}_embeddings`), await readF32(device, run.embeddings));
+      // DeepStack levels ([levels, tokens, H]), one comparison per level so a wrong level shows.
+      const features = `${kind}_deepstack_features`;
+      if (reference.has(features)) {
+        if (!run.deepstack) throw new Error(`the reference has ${features} but the tower made no DeepStack output`);
+        const ref = await reference.f32(features);
+        const got = await readF32(device, run.deepstack);
+        if (ref.length !== got.length) throw new Error(`${features}: reference has ${ref.length} values, the tower ${got.length}`);
+        const span = run.tokens * c.hiddenSize;
+        for (let k = 0; k < ref.length / span; k++) rel(`${features}[${k}]`, ref.subarray(k * span, (k + 1) * span), got.subarray(k * span, (k + 1) * span));
+      }
     }
-    const pass = positionsOk && pixelMax <= PIXEL_TOLERANCE && visionRel <= o.visionRel;
-    return { positions: placement.positions, visual, release, outcome: { pass, pixel_max_abs: pixelMax, vision_max_rel: visionRel, positions_exact: positionsOk } };
+    const pass = positionsOk && pictures.pngExact !== false && pixelMax <= PIXEL_TOLERANCE && visionRel <= o.visionRel;
+    return {
+      positions: placement.positions, visual, release,
+      outcome: { pass, pixel_max_abs: pixelMax, vision_max_rel: visionRel, pictures: pictures.source, positions_exact: positionsOk },
+    };
   } catch (e) {
     release();
     throw e;
   }
-}
-
-/**
- * The raw pictures of a fixture as lists of frames: `image_rgb` is [H, W, 3] (one image) or
- * [n, H, W, 3]; `video_rgb` is [F, H, W, 3] (one video) or [n, F, H, W, 3]. Values are I32 0..255.
- */
-async function fixtureImages(reference: ReferenceTensors, name: string, video = false): Promise<RgbImage[][]> {
-  if (!reference.has(name)) return [];
-  const shape = reference.shape(name);
-  const single = video ? 4 : 3;
-  if ((shape.length !== single && shape.length !== single + 1) || shape[shape.length - 1] !== 3) {
-    throw new ConfigError('reference.safetensors', `${name} has shape [${shape}]; expected [${video ? 'F, ' : ''}H, W, 3] or a list of those`);
-  }
-  const values = await reference.i32(name);
-  const [height, width] = shape.slice(-3, -1);
-  const framesPerItem = video ? shape[shape.length - 4] : 1;
-  const items = shape.length === single ? 1 : shape[0];
-  const frameBytes = height * width * 3;
-  return Array.from({ length: items }, (_, i) => Array.from({ length: framesPerItem }, (_, f) => {
-    const start = (i * framesPerItem + f) * frameBytes;
-    return { width, height, data: Uint8Array.from(values.subarray(start, start + frameBytes)) };
-  }));
 }
 
 /** reference.json may name the clip's frame rate; without one the processor assumes 24. */

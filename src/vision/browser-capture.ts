@@ -2,32 +2,58 @@
 // their times), sampled the way the loaded model's video processor samples: pass
 // `modelInfo.vision`. Each frame is resized to the processor's size as soon as it is read (the same
 // exact resampling the engine would do), so a long clip holds its processed size in memory, not
-// its decoded one. They need a document (an HTMLVideoElement and a canvas), so they run in the page;
-// the VideoInput they return is plain data and can be sent to the engine's worker.
+// its decoded one. They need a document (an HTMLVideoElement), so they run in the page; the
+// resizing, the CPU-heavy part, can run elsewhere (`fit`: the embed uses a worker), and the
+// VideoInput they return is plain data to send to the engine's worker.
 import type { RawImage, VideoInput, VisionInfo } from '../api.ts';
 import { pixelsOf } from './decode.ts';
 import { VideoInputError } from './errors.ts';
 import { RESIZE_BACKENDS } from './preprocess.ts';
+import type { Resample } from './processor-config.ts';
 import { resizeRgb, type RgbImage } from './resize.ts';
 import { smartResizeVideo } from './smart-resize.ts';
 import { linspace } from './video-sampling.ts';
 
 export type VideoSampling = Pick<VisionInfo['video'], 'fps' | 'minFrames' | 'maxFrames'>;
 
-/** Resizes each frame of a `count`-frame clip to the size the video processor gives it. */
-function frameFitter(info: VisionInfo, count: number): (frame: RgbImage) => RgbImage {
+/** Turns one decoded frame into RGB at width × height with the video processor's resampling; closes the bitmap. */
+export type FrameFitter = (frame: ImageBitmap, width: number, height: number, resample: Resample) => Promise<RgbImage>;
+
+/** The default FrameFitter, on this thread (a page or a worker: it needs only OffscreenCanvas). */
+export async function fitFrame(frame: ImageBitmap, width: number, height: number, resample: Resample): Promise<RgbImage> {
+  try {
+    return resizeRgb(pixelsOf(frame, 'A video frame'), width, height, resample, RESIZE_BACKENDS.video);
+  } finally {
+    frame.close();
+  }
+}
+
+/** The processor's frame size for a `count`-frame clip of width × height frames: [height, width]. */
+function fittedSize(info: VisionInfo, count: number, width: number, height: number): [number, number] {
   const v = info.video;
-  let size: [number, number] | null = null;
-  return (frame) => {
-    size ??= smartResizeVideo(Math.max(count, v.temporalPatchSize), frame.height, frame.width, v.temporalPatchSize, info.factor, v.minPixels, v.maxPixels);
-    return resizeRgb(frame, size[1], size[0], v.resample, RESIZE_BACKENDS.video);
-  };
+  return smartResizeVideo(Math.max(count, v.temporalPatchSize), height, width, v.temporalPatchSize, info.factor, v.minPixels, v.maxPixels);
 }
 
 export interface CaptureOptions {
   signal?: AbortSignal;
   /** Give up on a video that does not load or seek within this many milliseconds (default 20000). */
   timeoutMs?: number;
+  /** Called after each frame: frames done, frames planned. */
+  onProgress?: (done: number, total: number) => void;
+  /** Where frames are resized (default fitFrame, here). */
+  fit?: FrameFitter;
+}
+
+/** Reads the frame a video element shows and fits it, pixels resized off this thread when `fit` says so. */
+async function grab(video: HTMLVideoElement, size: [number, number], info: VisionInfo, options: CaptureOptions, what: string): Promise<RawImage> {
+  if (!(video.videoWidth > 0 && video.videoHeight > 0)) throw new VideoInputError(`${what} decoded to an empty picture`);
+  let bitmap: ImageBitmap;
+  try {
+    bitmap = await createImageBitmap(video);
+  } catch (e) {
+    throw new VideoInputError(`${what} could not be read (${(e as Error).message})`);
+  }
+  return (options.fit ?? fitFrame)(bitmap, size[1], size[0], info.video.resample);
 }
 
 /** Waits for one of `ok` on the element, failing on its error event, the timeout or the signal. */
@@ -88,14 +114,23 @@ export async function decodeVideoFile(file: Blob | string, info: VisionInfo, opt
     if (!Number.isFinite(duration) || duration < 0) throw new VideoInputError(`The video reports no usable duration (${duration}); re-encode it with a known length`);
     if (!(video.videoWidth > 0 && video.videoHeight > 0)) throw new VideoInputError('The file has no video track');
     const times = sampleTimes(duration, info.video);
-    const fit = frameFitter(info, times.length);
+    const size = fittedSize(info, times.length, video.videoWidth, video.videoHeight);
+    // Each frame is resized while the next one is sought: at most one in flight.
     const frames: RawImage[] = [];
-    for (const t of times) {
+    let pending: Promise<void> = Promise.resolve();
+    for (const [i, t] of times.entries()) {
       const seeked = once(video, 'seeked', `seeking to ${t.toFixed(2)} s`, options);
       video.currentTime = t;
       await seeked;
-      frames.push(fit(pixelsOf(video, `The frame at ${t.toFixed(2)} s`)));
+      const fitted = grab(video, size, info, options, `The frame at ${t.toFixed(2)} s`).then((frame) => {
+        frames[i] = frame;
+        options.onProgress?.(i + 1, times.length);
+      });
+      fitted.catch(() => undefined); // its error surfaces when awaited below, not as an unhandled rejection meanwhile
+      await pending;
+      pending = fitted;
     }
+    await pending;
     return { frames, timestamps: times };
   } finally {
     video.removeAttribute('src');
@@ -105,15 +140,15 @@ export async function decodeVideoFile(file: Blob | string, info: VisionInfo, opt
 }
 
 /**
- * Records `seconds` of a live stream (e.g. from getUserMedia) as frames taken every 1/fps
+ * Records up to `seconds` of a live stream (e.g. from getUserMedia) as frames taken every 1/fps
  * seconds at the processor's fps, each with its capture time, from an HTMLVideoElement playing it.
+ * `stop` ends the recording early and keeps the frames so far; `signal` abandons it.
  */
-export async function captureWebcam(stream: MediaStream, seconds: number, info: VisionInfo, options: CaptureOptions = {}): Promise<VideoInput> {
+export async function captureWebcam(stream: MediaStream, seconds: number, info: VisionInfo, options: CaptureOptions & { stop?: AbortSignal } = {}): Promise<VideoInput> {
   if (typeof document === 'undefined') throw new VideoInputError('captureWebcam needs a page (an HTMLVideoElement)');
   if (!(seconds > 0)) throw new VideoInputError(`A webcam clip needs a positive length (got ${seconds} s)`);
   const sampling = info.video;
   const count = Math.min(Math.max(Math.round(seconds * sampling.fps), sampling.minFrames), sampling.maxFrames);
-  const fit = frameFitter(info, count);
   const video = document.createElement('video');
   video.muted = true;
   video.playsInline = true;
@@ -122,17 +157,29 @@ export async function captureWebcam(stream: MediaStream, seconds: number, info: 
     video.srcObject = stream;
     await video.play();
     await ready;
-    const frames: RawImage[] = [];
+    const size = fittedSize(info, count, video.videoWidth, video.videoHeight);
+    const frames: Promise<RawImage>[] = [];
     const timestamps: number[] = [];
     const start = performance.now();
-    for (let i = 0; i < count; i++) {
+    for (let i = 0; i < count && !(i > 0 && options.stop?.aborted); i++) {
       const due = start + (i * 1000) / sampling.fps;
-      await new Promise((resolve) => setTimeout(resolve, Math.max(0, due - performance.now())));
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, Math.max(0, due - performance.now()));
+        options.stop?.addEventListener('abort', done, { once: true });
+        function done() {
+          clearTimeout(timer);
+          options.stop?.removeEventListener('abort', done);
+          resolve();
+        }
+      });
       if (options.signal?.aborted) throw new VideoInputError('The webcam capture was aborted');
+      if (i > 0 && options.stop?.aborted) break;
       timestamps.push((performance.now() - start) / 1000);
-      frames.push(fit(pixelsOf(video, `Webcam frame ${i}`)));
+      const frame = grab(video, size, info, options, `Webcam frame ${i}`).then((f) => (options.onProgress?.(i + 1, count), f));
+      frame.catch(() => undefined); // surfaces in Promise.all below
+      frames.push(frame);
     }
-    return { frames, timestamps };
+    return { frames: await Promise.all(frames), timestamps };
   } finally {
     video.pause();
     video.srcObject = null;

@@ -12,7 +12,8 @@ export interface ChatStream extends AsyncIterable<ChatChunk> {
 export interface EngineClient {
   checkFit(model: string, options?: { maxContext?: number }): Promise<ModelFit>;
   load(model: string, options?: LoadOptions & { onProgress?: (p: LoadProgress) => void }): Promise<ModelInfo>;
-  chat(messages: ChatMessage[], options?: ChatOptions): ChatStream;
+  /** `transfer`: buffers in the messages (video frames) to move to the worker instead of copying; they become unusable here. */
+  chat(messages: ChatMessage[], options?: ChatOptions, transfer?: Transferable[]): ChatStream;
   abort(): Promise<void>;
   unload(): Promise<void>;
   stats(): Promise<EngineStats>;
@@ -23,7 +24,7 @@ export interface EngineClient {
 /** Starts the engine in a module worker; the main thread only passes messages. */
 export function createWorkerEngine(): EngineClient {
   keepErrorCodes();
-  const worker = startWorker(new URL(workerUrl, import.meta.url));
+  const worker = startWorker(new URL(workerUrl, import.meta.url), 'qwen-engine');
   return wrapEngine(Comlink.wrap<EngineApi>(worker), () => worker.terminate());
 }
 
@@ -32,8 +33,8 @@ export function createWorkerEngine(): EngineClient {
  * elsewhere (a CDN, the embed script), a same-origin blob module imports the real worker script,
  * which then runs with the page's origin (and its Cache Storage).
  */
-function startWorker(url: URL): Worker {
-  const options: WorkerOptions = { type: 'module', name: 'qwen-engine' };
+export function startWorker(url: URL, name: string): Worker {
+  const options: WorkerOptions = { type: 'module', name };
   if (typeof location === 'undefined' || url.origin === location.origin || url.protocol === 'blob:' || url.protocol === 'data:') return new Worker(url, options);
   const trampoline = new Blob([`import ${JSON.stringify(url.href)};`], { type: 'text/javascript' });
   return new Worker(URL.createObjectURL(trampoline), options);
@@ -49,11 +50,11 @@ export function wrapEngine(api: EngineApi | Comlink.Remote<EngineApi>, terminate
       const { onProgress, ...rest } = options;
       return api.load(model, rest, onProgress && callback(onProgress));
     },
-    chat(messages, options = {}) {
+    chat(messages, options = {}, transfer = []) {
       const queue: ChatChunk[] = [];
       let wake: (() => void) | null = null;
       let done = false;
-      const result = api.chat(messages, options, callback((chunk: ChatChunk) => {
+      const result = api.chat(transfer.length ? Comlink.transfer(messages, transfer) : messages, options, callback((chunk: ChatChunk) => {
         queue.push(chunk);
         wake?.();
       }));
