@@ -1,10 +1,10 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
-import { toF32, toF32Padded, toHalfPacked } from '../loader/dtype.ts';
+import { toF32, toF32Padded, toHalfPacked, type FloatDtype } from '../loader/dtype.ts';
 import { AbortError, CheckpointError, UnsupportedModelError } from '../loader/errors.ts';
 import { textWeightNames } from '../loader/names.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { allocateMatrix, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
+import { allocateMatrix, uploadF32, writeMatrixRows, writeRowsF32, type GpuMatrix, type WeightFormat } from '../gpu/weights.ts';
 import type { FullAttentionWeights } from '../layers/full-attention.ts';
 import type { LinearAttentionWeights } from '../layers/linear-attention.ts';
 import type { MlpWeights } from '../layers/mlp.ts';
@@ -22,6 +22,13 @@ export interface LayerWeights {
   mlp: MlpWeights;
 }
 
+/** How matrices are stored: the format of every matrix (embeddings and lm_head included). */
+export interface WeightOptions {
+  format: WeightFormat;
+  /** Values per scale of q8/q4 (a multiple of 32; default DEFAULT_GROUP_SIZE). */
+  groupSize?: number;
+}
+
 export interface ModelWeights {
   embedTokens: GpuMatrix;
   finalNorm: GPUBuffer;
@@ -35,15 +42,19 @@ const CHUNK_BYTES = 8 << 20;
 
 /**
  * Streams the text model's tensors from the checkpoint into GPU buffers in the engine's layout:
- * matrices in half (or f32) pair storage, fused where one matmul can serve several projections;
- * zero-centred norm weights as 1 + w; small vectors in float32.
+ * matrices in the chosen weight format (q8/q4 quantized chunk by chunk on the CPU as they stream
+ * past), fused where one matmul can serve several projections, the MLP's gate and up rows
+ * interleaved for the fused gate/up + SwiGLU kernel; zero-centred norm weights as 1 + w; small
+ * vectors in float32.
  */
 export async function loadWeights(
   ctx: GpuContext,
   checkpoint: Checkpoint,
   c: Qwen35Config,
-  options: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void },
+  options: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void; weights?: WeightOptions },
 ): Promise<ModelWeights> {
+  const format = options.weights?.format ?? ctx.storage;
+  const groupSize = options.weights?.groupSize;
   const names = textWeightNames(c);
   for (const [name, shape] of names.expectedShapes) checkpoint.expectShape(name, shape);
   const totalBytes = [...names.expectedShapes.keys()].reduce((sum, n) => sum + (checkpoint.get(n).end - checkpoint.get(n).begin), 0);
@@ -54,23 +65,51 @@ export async function loadWeights(
     options.onProgress?.({ loadedBytes, totalBytes, tensor });
   };
 
-  const matrix = async (label: string, tensors: string[]): Promise<GpuMatrix> => {
+  const floatDtype = (name: string): FloatDtype => {
+    const info = checkpoint.get(name);
+    if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16 or F32`);
+    return info.dtype;
+  };
+  /** Writes chunk rows (each `stride` rows apart from `row`) in the matrix's format. */
+  const writeChunk = (m: GpuMatrix, row: number, stride: number, bytes: Uint8Array[], dtype: FloatDtype, rows: number) => {
+    const cols = m.cols;
+    if (format === 'q8' || format === 'q4') {
+      const values = bytes.map((b) => toF32(b, dtype));
+      writeRowsF32(ctx, m, row, interleave(values, rows, cols, stride));
+    } else {
+      const pairs = bytes.map((b) => (format === 'f16' ? toHalfPacked(b, dtype, rows, cols) : new Uint32Array(toF32Padded(b, dtype, rows, cols).buffer)));
+      writeMatrixRows(ctx, m, row, interleave(pairs, rows, pairs[0].length / rows, stride));
+    }
+  };
+
+  /** Tensors stacked by rows into one matrix; `interleaved` alternates rows of two same-shaped tensors. */
+  const matrix = async (label: string, tensors: string[], interleaved = false): Promise<GpuMatrix> => {
     const shapes = tensors.map((n) => checkpoint.get(n).shape);
     const cols = shapes[0].slice(1).reduce((a, b) => a * b, 1);
     const rows = shapes.reduce((sum, s) => sum + s[0], 0);
-    const m = allocateMatrix(ctx, label, rows, cols);
+    const m = allocateMatrix(ctx, label, rows, cols, format, groupSize);
+    if (interleaved) {
+      const [a, b] = tensors;
+      const dtype = floatDtype(a);
+      if (floatDtype(b) !== dtype) throw new CheckpointError(checkpoint.get(b).file, `${b} has dtype ${floatDtype(b)} but ${a} has ${dtype}; they are loaded together`);
+      const second = checkpoint.readTensorRows(b, CHUNK_BYTES, options.signal);
+      for await (const chunk of checkpoint.readTensorRows(a, CHUNK_BYTES, options.signal)) {
+        const other = (await second.next()).value;
+        if (options.signal?.aborted) throw new AbortError('Loading the model');
+        writeChunk(m, 2 * chunk.rowStart, 2, [chunk.bytes, other!.bytes], dtype, chunk.rows);
+        progress(a, chunk.bytes.byteLength + other!.bytes.byteLength);
+      }
+      return m;
+    }
     let rowBase = 0;
     for (const name of tensors) {
-      const info = checkpoint.get(name);
-      if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16 or F32`);
-      const dtype = info.dtype;
+      const dtype = floatDtype(name);
       for await (const chunk of checkpoint.readTensorRows(name, CHUNK_BYTES, options.signal)) {
         if (options.signal?.aborted) throw new AbortError('Loading the model');
-        const data = ctx.storage === 'f16' ? toHalfPacked(chunk.bytes, dtype, chunk.rows, cols) : toF32Padded(chunk.bytes, dtype, chunk.rows, cols);
-        writeMatrixRows(ctx, m, rowBase + chunk.rowStart, data);
+        writeChunk(m, rowBase + chunk.rowStart, 1, [chunk.bytes], dtype, chunk.rows);
         progress(name, chunk.bytes.byteLength);
       }
-      rowBase += info.shape[0];
+      rowBase += checkpoint.get(name).shape[0];
     }
     return m;
   };
@@ -93,7 +132,7 @@ export async function loadWeights(
     const postNorm = await vector(n.postNorm, true);
     if (n.mlp.kind !== 'dense') throw new UnsupportedModelError(`${c.modelType}: mixture-of-experts layers are not supported yet`);
     const mlp: MlpWeights = {
-      gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj]),
+      gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj], true),
       down: await matrix(`layer${i}.down`, [n.mlp.downProj]),
     };
     const mixer: LayerWeights['mixer'] = n.mixer.kind === 'linear_attention'
@@ -118,4 +157,19 @@ export async function loadWeights(
   const finalNorm = await vector(names.finalNorm, true);
   const lmHead = c.tieWordEmbeddings ? embedTokens : await matrix('lm_head', [names.lmHead]);
   return { embedTokens, finalNorm, lmHead, layers };
+}
+
+/** The distinct weight layouts among a model's matrices: what its kernels must be compiled for. */
+export function weightFormatsOf(w: ModelWeights): { format: WeightFormat; groupSize: number }[] {
+  const matrices = [w.embedTokens, w.lmHead, ...w.layers.flatMap((l) => [l.mlp.gateUp, l.mlp.down, ...(l.mixer.kind === 'linear_attention' ? [l.mixer.inProj, l.mixer.outProj] : [l.mixer.qkv, l.mixer.oProj])])];
+  const seen = new Map(matrices.map((m) => [`${m.format}:${m.groupSize}`, { format: m.format, groupSize: m.groupSize }]));
+  return [...seen.values()];
+}
+
+/** Rows of `parts` (each [rows, width]) alternated: row r of part p lands at r * parts.length + p. */
+function interleave<T extends Float32Array | Uint32Array>(parts: T[], rows: number, width: number, stride: number): T {
+  if (stride === 1) return parts[0];
+  const out = new (parts[0].constructor as { new (n: number): T })(rows * stride * width);
+  for (let r = 0; r < rows; r++) parts.forEach((p, i) => out.set(p.subarray(r * width, (r + 1) * width), (r * stride + i) * width));
+  return out;
 }

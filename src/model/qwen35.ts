@@ -2,7 +2,8 @@ import { parseQwen35Config, type Qwen35Config } from '../loader/config.ts';
 import { ContextLengthError, ModelTooLargeError, UnsupportedModelError } from '../loader/errors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
-import { GpuContext, type WeightStorage } from '../gpu/context.ts';
+import { GpuContext, type ShaderArith, type WeightStorage } from '../gpu/context.ts';
+import { matrixBytes, matrixRowBytes, type WeightFormat } from '../gpu/weights.ts';
 import type { Program } from '../gpu/program.ts';
 import { readF32 } from '../gpu/buffers.ts';
 import { SHADER_LIBS } from '../gpu/shader-libs.ts';
@@ -11,13 +12,21 @@ import { createKernelSet } from '../layers/kernel-set.ts';
 import { LinearAttentionLayer } from '../layers/linear-attention.ts';
 import type { SamplingParams } from '../api.ts';
 import { buildForward, type Capture, type DecoderLayer, type ModelParts } from './forward.ts';
-import { loadWeights, type LoadProgress } from './load-weights.ts';
+import { loadWeights, weightFormatsOf, type LoadProgress, type ModelWeights } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
 
 export interface LoadOptions {
   /** Weight storage on the GPU: 'f16' (default; exact for BF16 checkpoints within f16 range) or 'f32'. */
   storage?: WeightStorage;
+  /**
+   * Matrix format, embeddings and lm_head included: 'f16' (default), 'f32', or quantized on load
+   * to 'q8' / 'q4' with one f16 scale per `groupSize` values (weight-formats.ts).
+   */
+  quant?: WeightFormat;
+  groupSize?: number;
+  /** Arithmetic of the kernels written for it: 'auto' (default) is f16 where the device has shader-f16. */
+  arith?: ShaderArith | 'auto';
   /** Tokens the KV cache holds (default min(max_position_embeddings, 4096)). */
   maxContext?: number;
   /** Tokens per prefill program (default 128); a longer prompt runs in several. */
@@ -61,16 +70,29 @@ export class Qwen35Model {
 
   static async load(device: GPUDevice, source: FileSource, options: LoadOptions = {}): Promise<Qwen35Model> {
     const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
+    const quant = options.quant ?? options.storage ?? 'f16';
+    return Qwen35Model.create(device, config, options, async (ctx) => {
+      const checkpoint = await openCheckpoint(source);
+      return loadWeights(ctx, checkpoint, config, { ...options, weights: { format: quant, groupSize: options.groupSize } });
+    });
+  }
+
+  /**
+   * A model from weights made by `makeWeights` in the returned context: the checkpoint loader, or
+   * the benchmark's random weights generated on the GPU. Frees every buffer if anything fails.
+   */
+  static async create(device: GPUDevice, config: Qwen35Config, options: LoadOptions, makeWeights: (ctx: GpuContext) => Promise<ModelWeights>): Promise<Qwen35Model> {
     if (config.moe) throw new UnsupportedModelError(`${config.modelType} (mixture of experts) is not supported yet`);
-    const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS);
+    const quant = options.quant ?? options.storage ?? 'f16';
+    const arith = options.arith === 'auto' || options.arith === undefined ? (device.features.has('shader-f16') ? 'f16' : 'f32') : options.arith;
+    const ctx = new GpuContext(device, quant === 'f32' ? 'f32' : 'f16', SHADER_LIBS, undefined, { arith });
     const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
     const chunk = Math.min(options.prefillChunk ?? 128, maxContext);
     device.pushErrorScope('out-of-memory');
     try {
-      const checkpoint = await openCheckpoint(source);
-      const weights = await loadWeights(ctx, checkpoint, config, options);
+      const weights = await makeWeights(ctx);
       const weightBytes = ctx.pool.allocatedBytes;
-      const kernels = await createKernelSet(ctx, config);
+      const kernels = await createKernelSet(ctx, config, weightFormatsOf(weights));
       const scratch = allocateScratch(ctx, config, chunk);
       const layers: DecoderLayer[] = weights.layers.map((w, i) => ({
         inputNorm: w.inputNorm,
@@ -100,6 +122,22 @@ export class Qwen35Model {
 
   get gpuBytes(): number {
     return this.ctx.pool.allocatedBytes;
+  }
+
+  /**
+   * Bytes one decode step reads at `position` tokens of context: every matrix of every layer and
+   * all of lm_head, one embedding row, the norm vectors, the delta-rule state and the KV rows in
+   * use. The benchmark divides by it; a model that reads less per token (MoE: only the routed
+   * experts) reports that here.
+   */
+  decodeBytesPerToken(position = this.cachePos): number {
+    const p = this.parts;
+    let bytes = matrixRowBytes(p.embedTokens) + matrixBytes(p.lmHead) + p.finalNorm.size;
+    for (const layer of p.layers) {
+      bytes += layer.inputNorm.size + layer.postNorm.size + matrixBytes(layer.mlp.gateUp) + matrixBytes(layer.mlp.down);
+      bytes += layer.mixer.decodeBytes(position + 1);
+    }
+    return bytes;
   }
 
   /** Dispatches and compute passes of one decode step (one command buffer). */

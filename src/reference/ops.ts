@@ -7,3 +7,4 @@ export { matmul } from './matmul.ts';
 export { gatedRmsNorm, rmsNorm } from './rmsnorm.ts';
 export { mropeAxis, ropeInPlace, type RopeSpec } from './rope.ts';
 export { sampleToken } from './sample.ts';
+export { decodeRows, type StoredRows } from './quant.ts';
