@@ -12,6 +12,7 @@ const ALLOWED = {
   model: ['layers', 'kernels', 'gpu', 'loader'],
   generate: ['model', 'kernels', 'gpu', 'loader'],
   verify: ['generate', 'model', 'kernels', 'gpu', 'loader'],
+  bench: ['model', 'kernels', 'gpu', 'loader'],
   reference: ['loader'],
   chat: ['loader'],
   engine: ['chat', 'generate', 'model', 'kernels', 'gpu', 'loader'],

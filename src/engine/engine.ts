@@ -78,7 +78,7 @@ export class QwenEngine implements EngineApi {
       const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
       const checkpoint = await openCheckpoint(source);
       const maxContext = Math.min(options.maxContext ?? DEFAULT_CONTEXT, config.maxPositionEmbeddings);
-      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16' });
+      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16', quant: options.quant });
       if (!fit.fits) throw new ModelTooLargeError(`${model} does not fit this GPU: ${fit.reasons.join('; ')}`);
       // Announce every byte the load will read, so progress has its total from the start.
       const shards = [...new Set([...checkpoint.tensors.values()].map((t) => t.file))];
@@ -89,7 +89,7 @@ export class QwenEngine implements EngineApi {
       const tokenizer = await loadTokenizer(source);
       const template = await loadChatTemplate(source, tokenizer.config);
       const generation = await loadGenerationConfig(source, [tokenizer.special.eos]);
-      const qwen = await Qwen35Model.load(device, source, { maxContext, prefillChunk: PREFILL_CHUNK, signal: controller.signal });
+      const qwen = await Qwen35Model.load(device, source, { maxContext, prefillChunk: PREFILL_CHUNK, quant: options.quant, signal: controller.signal });
       const info: ModelInfo = {
         model, modelType: config.modelType, numLayers: config.numLayers, hiddenSize: config.hiddenSize, vocabSize: config.vocabSize,
         maxContext, gpuBytes: qwen.gpuBytes, thinkingByDefault: template.thinkingByDefault(),

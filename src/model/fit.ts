@@ -2,6 +2,7 @@ import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
 import { textWeightNames, type LayerNames } from '../loader/names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
+import { matrixLayout, type WeightFormat } from '../gpu/weights.ts';
 import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
 
 export interface SizeOptions {
@@ -10,6 +11,9 @@ export interface SizeOptions {
   /** Tokens per prefill program; the engine caps it at maxContext. */
   prefillChunk: number;
   storage: WeightStorage;
+  /** Matrix format when not the storage's own (q8/q4 quantized on load), and its group size. */
+  quant?: WeightFormat;
+  groupSize?: number;
 }
 
 export interface FitOptions extends SizeOptions {
@@ -52,14 +56,14 @@ function vectorNames(layer: LayerNames): string[] {
 
 /**
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
- * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
+ * alone: weights as the loader stores them (matrices in their format, rows padded to whole units; vectors
  * in f32; a tied lm_head once; mtp.* and the vision tower skipped), KV caches, delta-rule state and
  * the scratch buffers. Shapes are checked as the loader checks them.
  */
 export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
   const names = textWeightNames(config);
   const vectors = new Set([names.finalNorm, ...names.layers.flatMap(vectorNames)]);
-  const pairBytes = options.storage === 'f16' ? 4 : 8;
+  const format = options.quant ?? options.storage;
   let weights = 0;
   let widestRow = { name: '', bytes: 0 };
   let widestVector = { label: '', bytes: 0 };
@@ -74,8 +78,9 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
     // Rows are everything before the last dim; fusing or splitting by rows changes no byte count.
     const cols = info.shape[info.shape.length - 1];
     const rows = info.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const rowBytes = Math.ceil(cols / 2) * pairBytes;
-    weights += poolBytes(rows * rowBytes);
+    const layout = matrixLayout(rows, cols, format, options.groupSize);
+    const rowBytes = layout.rowWords * 4;
+    weights += poolBytes(rows * rowBytes) + (layout.scaleWords ? poolBytes(rows * layout.scaleWords * 4) : 0);
     if (rowBytes > widestRow.bytes) widestRow = { name, bytes: rowBytes };
   }
 
@@ -124,7 +129,7 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
   if (config.moe) reasons.push(`${config.modelType} is a mixture-of-experts model, which this engine does not run yet`);
   const { widestRow } = required;
   if (widestRow.bytes > bindingMax) {
-    reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
+    reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.quant ?? options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
   }
   for (const { label, bytes } of required.wholeBuffers) {
     if (bytes <= bindingMax) continue;
