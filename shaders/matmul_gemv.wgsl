@@ -5,9 +5,10 @@
 //             y = (sum_k x_k g_k W[n, k]) * rsqrt(mean(x^2) + eps), g = norm_w (stored as 1 + w).
 //   GLU = 1:  rows come in (gate, up) pairs; y[t, y_offset + i] = silu(gate_i . x) * (up_i . x).
 //   ACCUMULATE = 1: add into y (the residual stream) instead of overwriting it.
-// Dispatch: grid(ceil(outputs / (WG / LANES)), T). LANES consecutive invocations share one output
-// (one row, or a gate/up pair), each streaming every LANES-th 16-byte unit of the row, and combine
-// their partial sums with lib/lane_sum (subgroup shuffles, or workgroup memory without subgroups).
+// Dispatch: (grid(ceil(N / ROWS / (WG / LANES))), T). LANES consecutive invocations share ROWS
+// consecutive rows (ROWS / 2 gate/up pairs with GLU), each streaming every LANES-th 16-byte unit
+// of the rows: a unit of x is loaded once and serves all ROWS rows. Partial sums are combined with
+// lib/lane_sum (subgroup shuffles, or workgroup memory without subgroups).
 //
 // Versions, measured on SwiftShader (2 cores) with an 8224 x 1024 f16 matrix (16.8 MB):
 //   v1 32 lanes per row, one f16 pair per lane per step, a 5-step workgroup-memory tree per
@@ -15,12 +16,15 @@
 //      coroutines; with 256 lanes the barriers alone cost ~1.4 ms per workgroup.
 //   v2 4 lanes per row, one vec4<u32> (8 halves) per lane per step, subgroupAdd: 58 ms
 //      (8 lanes + one barrier to combine subgroups: 237 ms; 16: 308; 32: 438).
-//   v3 (this) as v2 with 32-value units decoded by the format prelude, shuffle reduction, NORM/GLU
-//      fused: f16 ~60 ms. One row per thread (no reduction, 63 ms), 2 or 4 rows per lane group
-//      sharing the x loads (52-63 ms) and bf16-style decoding (shift instead of unpack2x16float,
-//      ~25 % faster) were tried; noise on the shared machine (±30 %) hid any gain but bf16's.
-//      The copy kernel reads+writes the same bytes in 29 ms: SwiftShader is bound by the decode
-//      arithmetic, not by memory, so q4 is no faster per weight than f16 there.
+//   v3 as v2 with 32-value units decoded by the format prelude, shuffle reduction, NORM/GLU fused.
+//      Every format then ran at the same ~8 ns per weight (f32: 0.12 GB/cpu-s, q4: 0.03): the cost
+//      was not decoding but loading x, 32 floats per unit for 4 (q4) to 16 (f16) bytes of weights.
+//   v4 (this) ROWS rows per lane group share each x unit. 32768 x 1024, CPU-ms per pass:
+//      f16 ROWS 1/2/4/8/16: 767/553/436/271/245; q4: 692/436/240/226/198 (32: 150). ROWS is 16 on
+//      CPU adapters and 2 on GPUs, where x comes from cache and the lanes are better spent on rows.
+//      Also tried: one row per thread (no reduction): 10 % faster at ROWS 1, 20 % slower at 8;
+//      x as vec4 loads: no change; bf16-style decode (a shift instead of unpack2x16float): ~25 %
+//      faster f16, but not the f16 format the checkpoints and tests use.
 
 const GROUPS: u32 = WG / LANES;
 
@@ -41,12 +45,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let lane = lid % LANES;
   let group = (wid.x + wid.y * nwg.x) * GROUPS + lid / LANES;
   let t = wid.z;
-  let outputs = select(params.N, params.N / 2u, GLU == 1u);
-  // Groups past the end compute a valid row and skip the store: lane_sum needs every lane.
-  let n0 = select(1u, 2u, GLU == 1u) * min(group, outputs - 1u);
   let x_row = params.x_offset + t * params.x_stride;
-  var acc0 = 0.0;
-  var acc1 = 0.0;
+  var acc: array<f32, ROWS>;
   var sq = 0.0;
   for (var u = lane; u < params.units; u += LANES) {
     var xu = x_unit(x_row, u * 32u);
@@ -54,22 +54,25 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
       sq += sum_sq(xu, u * 32u);
       xu = scaled(xu, u * 32u);
     }
-    acc0 += unit_dot(w_unit(n0 * params.row_vecs + u * UNIT_WORDS, n0 * params.scale_words, u), xu);
-    if (GLU == 1u) {
-      let n1 = n0 + 1u;
-      acc1 += unit_dot(w_unit(n1 * params.row_vecs + u * UNIT_WORDS, n1 * params.scale_words, u), xu);
+    for (var r = 0u; r < ROWS; r++) {
+      // Rows past the end repeat the last one and are not stored: lane_sum needs every lane.
+      let n = min(group * ROWS + r, params.N - 1u);
+      acc[r] += unit_dot(w_unit(n * params.row_vecs + u * UNIT_WORDS, n * params.scale_words, u), xu);
     }
   }
-  acc0 = lane_sum(acc0, lid);
-  if (GLU == 1u) { acc1 = lane_sum(acc1, lid); }
-  if (NORM == 1u) {
-    let inv_rms = inverseSqrt(lane_sum(sq, lid) / f32(params.K) + params.eps);
-    acc0 *= inv_rms;
-    acc1 *= inv_rms;
-  }
-  if (lane == 0u && group < outputs) {
-    let v = select(acc0, silu(acc0) * acc1, GLU == 1u);
-    let o = t * params.y_stride + params.y_offset + group;
-    if (ACCUMULATE == 1u) { y[o] += v; } else { y[o] = v; }
+  var inv_rms = 1.0;
+  if (NORM == 1u) { inv_rms = inverseSqrt(lane_sum(sq, lid) / f32(params.K) + params.eps); }
+  let step = select(1u, 2u, GLU == 1u);
+  for (var r = 0u; r < ROWS; r += step) {
+    var v = lane_sum(acc[r], lid) * inv_rms;
+    var column = group * ROWS + r;
+    if (GLU == 1u) {
+      v = silu(v) * lane_sum(acc[r + 1u], lid) * inv_rms;
+      column = column / 2u;
+    }
+    if (lane == 0u && group * ROWS + r < params.N) {
+      let o = t * params.y_stride + params.y_offset + column;
+      if (ACCUMULATE == 1u) { y[o] += v; } else { y[o] = v; }
+    }
   }
 }

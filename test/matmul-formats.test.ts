@@ -32,8 +32,9 @@ async function checkFormats(prefill: PrefillKernel, subgroups: boolean, formats:
       const N = N0 + (N0 % 2); // even, so the same matrix serves the GLU variant
       // A binding cap of ~40 rows forces most matrices into several parts.
       const layout = matrixLayout(N, K, format, groupSize);
-      const ctx = await testContext('f16', 40 * (layout.rowWords + layout.scaleWords) * 4, { subgroups });
-      const matmul = await Matmul.create(ctx, { formats: [{ format, groupSize: layout.groupSize }], prefill });
+      // A GPU-style context (no barrierFree) also gets the GPU GEMV shape (2 rows per lane group, not 16).
+      const ctx = await testContext('f16', 40 * (layout.rowWords + layout.scaleWords) * 4, { subgroups, barrierFree: prefill === 'direct' });
+      const matmul = await Matmul.create(ctx, { formats: [{ format, groupSize: layout.groupSize }] });
       const x = seededValues(T * K, T + K, 2);
       const { m, stored } = uploadFormatted(ctx, seededValues(N * K, N, 0.5), N, K, format, groupSize);
       const norm = seededValues(K, 3, 0.5).map((v) => 1 + v);
@@ -67,8 +68,11 @@ test('matmul, every format: GEMV (subgroups) and barrier-free prefill kernel', a
   await checkFormats('direct', true, FORMATS.filter(([f, g]) => f !== 'f16' && !(f === 'q4' && g === 32)), SHAPES_FEW);
   await checkFormats('direct', true, [['f16', undefined], ['q4', 32]], SHAPES);
 });
-test('matmul, every format: workgroup-memory tiled prefill kernel', () => checkFormats('tiled', true, FORMATS, [[5, 13, 33], [37, 70, 129]]));
-test('matmul GEMV without subgroups (workgroup-memory lane sums)', () => checkFormats('direct', false, [['f16', undefined], ['q4', 32]], [[1, 7, 5], [1, 300, 1023]]));
+test('matmul, every format, as on a GPU: 2-row GEMV and workgroup-memory tiled prefill kernel', () => checkFormats('tiled', true, FORMATS, [[1, 7, 5], [5, 13, 33], [37, 70, 129]]));
+test('matmul GEMV without subgroups (workgroup-memory lane sums)', async () => {
+  await checkFormats('direct', false, [['f16', undefined], ['q4', 32]], [[1, 7, 5], [1, 300, 1023]]);
+  await checkFormats('tiled', false, [['q8', 32]], [[1, 300, 1023]]);
+});
 
 test('embedding gather, every format, across split parts', async () => {
   for (const [format, groupSize] of FORMATS) {

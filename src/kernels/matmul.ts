@@ -13,6 +13,9 @@ const PARAMS = new ParamLayout('Params', {
 const GEMV_WG = 64;
 /** Lanes per output row in the GEMV: the smallest subgroup WebGPU allows, so shuffles always reach. */
 const GEMV_LANES = 4;
+/** Rows per GEMV lane group, sharing each x unit: CPU adapters are bound by the x loads (matmul_gemv.wgsl). */
+const GEMV_ROWS_CPU = 16;
+const GEMV_ROWS_GPU = 2;
 const DIRECT_WG = 64;
 /** Up to this many tokens the GEMV (one weight pass per token) beats the tiled kernels' setup. */
 const GEMV_MAX_TOKENS = 1;
@@ -69,11 +72,13 @@ export class Matmul {
   private constructor(
     private readonly kernels: Map<string, CompiledKernel>,
     private readonly prefill: PrefillKernel,
+    private readonly gemvRows: number,
   ) {}
 
   static async create(ctx: GpuContext, options: { formats?: MatrixFormat[]; prefill?: PrefillKernel; variants?: MatmulVariant[] } = {}): Promise<Matmul> {
     const formats = options.formats ?? [{ format: ctx.storage, groupSize: 0 }];
     const prefill = options.prefill ?? (ctx.barrierFree ? 'direct' : 'tiled');
+    const gemvRows = ctx.barrierFree ? GEMV_ROWS_CPU : GEMV_ROWS_GPU;
     const kernels = new Map<string, CompiledKernel>();
     const jobs: Promise<void>[] = [];
     for (const weights of formats) {
@@ -82,14 +87,14 @@ export class Matmul {
         const add = async (kind: string, spec: Parameters<GpuContext['kernel']>[0]) => {
           kernels.set(variantKey(kind, weights, v), await ctx.kernel(spec));
         };
-        jobs.push(add('gemv', { name: 'matmul_gemv', source: gemvSource, params: PARAMS, weights, consts: { WG: GEMV_WG, LANES: GEMV_LANES, ...v } }));
+        jobs.push(add('gemv', { name: 'matmul_gemv', source: gemvSource, params: PARAMS, weights, consts: { WG: GEMV_WG, LANES: GEMV_LANES, ROWS: gemvRows, ...v } }));
         jobs.push(prefill === 'direct'
           ? add('prefill', { name: 'matmul_tiled_direct', source: directSource, params: PARAMS, weights, consts: { WG: DIRECT_WG, ...v } })
           : add('prefill', { name: 'matmul_tiled', source: tiledSource, params: PARAMS, weights, consts: v }));
       }
     }
     await Promise.all(jobs);
-    return new Matmul(kernels, prefill);
+    return new Matmul(kernels, prefill, gemvRows);
   }
 
   record(b: ProgramBuilder, a: MatmulArgs): void {
@@ -106,10 +111,9 @@ export class Matmul {
         y_stride: a.yStride ?? (a.glu ? a.w.rows / 2 : a.w.rows), y_offset: (a.yOffset ?? 0) + (a.glu ? part.rowStart / 2 : part.rowStart),
         eps: a.norm?.eps ?? 0,
       };
-      const outputs = a.glu ? part.rows / 2 : part.rows;
       let groups: [number, number, number];
       if (gemv) {
-        const [gx, gy] = grid(Math.ceil(outputs / (GEMV_WG / GEMV_LANES)));
+        const [gx, gy] = grid(Math.ceil(part.rows / this.gemvRows / (GEMV_WG / GEMV_LANES)));
         groups = [gx, gy, a.T];
       } else if (this.prefill === 'direct') {
         groups = [Math.ceil(Math.ceil(part.rows / 4) / DIRECT_WG), Math.ceil(a.T / 4), 1];
