@@ -1,72 +1,79 @@
-// npm run bench -- [fixture-dir] [--tokens N]
-// Decode and prefill throughput of the engine in Node (Dawn), reported as ratios measured in one
-// run: decode's effective weight bandwidth over a plain copy kernel's bandwidth on the same adapter.
-// The bytes are those one decode step reads: an MoE model's chosen experts only, one embedding row.
-import copySource from '../shaders/copy.wgsl?raw';
-import { GpuContext } from '../src/gpu/context.ts';
-import { ParamLayout } from '../src/gpu/params.ts';
-import { ProgramBuilder, grid } from '../src/gpu/program.ts';
-import { SHADER_LIBS } from '../src/gpu/shader-libs.ts';
-import { TextGenerator } from '../src/generate/generator.ts';
-import { Qwen35Model } from '../src/model/qwen35.ts';
-import { NodeDirSource } from './node-file-source.ts';
-import { nodeDevice } from './node-gpu.ts';
+// npm run bench -- [--preset 0.8b|2b|4b|9b] [--model DIR] [--quant f32|f16|q8|q4] [--group-size G]
+//                  [--runtime node|browser] [--prompt-tokens N] [--new-tokens N]
+// Prefill and decode throughput of the engine, and decode's bandwidth against the adapter's own copy
+// bandwidth measured in the same run. Default: the Qwen3.5-0.8B geometry with random weights made on
+// the GPU (no download). The last line of stdout is one JSON object (src/bench/run-bench.ts).
+// Exit status: 0 done, 2 error.
+import { statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import type { BenchOptions, BenchResult } from '../src/bench/run-bench.ts';
+import { PRESET_NAMES, type PresetName } from '../src/model/presets.ts';
+import { WEIGHT_FORMATS, type WeightFormat } from '../src/gpu/weight-formats.ts';
 
-const args = process.argv.slice(2);
-const tokensFlag = args.indexOf('--tokens');
-const decodeTokens = tokensFlag >= 0 ? Number(args.splice(tokensFlag, 2)[1]) : 32;
-const dir = args[0] ?? new URL('../../shared/fixtures/qwen35-realdims-2l', import.meta.url).pathname;
+const USAGE = 'usage: npm run bench -- [--preset 0.8b|2b|4b|9b] [--model DIR] [--quant f32|f16|q8|q4] [--group-size G] [--runtime node|browser] [--prompt-tokens N] [--new-tokens N]';
+/** Sized so the default 0.8B run takes a few minutes on CI's 2-core SwiftShader, in f16 and q4. */
+const DEFAULTS = { promptTokens: 16, newTokens: 8 };
 
-const device = await nodeDevice();
-
-async function copyBandwidth(bytes: number, repeats: number): Promise<number> {
-  const ctx = new GpuContext(device, 'f16', SHADER_LIBS);
-  const WG = 256;
-  const kernel = await ctx.kernel({ name: 'copy', source: copySource, params: new ParamLayout('Params', { n: 'u32' }), consts: { WG } });
-  const src = ctx.pool.storage('bench.src', bytes);
-  const dst = ctx.pool.storage('bench.dst', bytes);
-  const b = new ProgramBuilder(ctx, 'copy');
-  const n = bytes / 16;
-  b.dispatch(kernel, { n }, [src, dst], grid(Math.ceil(n / WG)));
-  const program = b.build();
-  const runOnce = async () => {
-    const encoder = device.createCommandEncoder();
-    program.encode(encoder, { cache_pos: 0, seed: 0 });
-    device.queue.submit([encoder.finish()]);
-    await device.queue.onSubmittedWorkDone();
+function parseArgs(argv: string[]) {
+  const usage = (problem: string): never => {
+    console.error(`${problem}\n${USAGE}`);
+    process.exit(2);
   };
-  await runOnce();
-  const started = performance.now();
-  for (let i = 0; i < repeats; i++) await runOnce();
-  const seconds = (performance.now() - started) / 1000;
-  ctx.pool.destroyAll();
-  return (2 * bytes * repeats) / seconds; // read + write
+  const values = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    const eq = arg.indexOf('=');
+    const [name, inline] = eq > 0 ? [arg.slice(0, eq), arg.slice(eq + 1)] : [arg, undefined];
+    if (!['--preset', '--model', '--quant', '--group-size', '--runtime', '--prompt-tokens', '--new-tokens'].includes(name)) usage(`unknown argument ${arg}`);
+    const value = inline ?? argv[++i];
+    if (value === undefined) usage(`${name} needs a value`);
+    values.set(name, value);
+  }
+  const count = (name: string, fallback: number) => {
+    const v = Number(values.get(name) ?? fallback);
+    return Number.isSafeInteger(v) && v > 0 ? v : usage(`${name} must be a positive integer`);
+  };
+  const preset = (values.get('--preset') ?? '0.8b') as PresetName;
+  if (!PRESET_NAMES.includes(preset)) usage(`--preset must be one of ${PRESET_NAMES.join(', ')}`);
+  const quant = (values.get('--quant') ?? 'f16') as WeightFormat;
+  if (!WEIGHT_FORMATS.includes(quant)) usage(`--quant must be one of ${WEIGHT_FORMATS.join(', ')}`);
+  const runtime = values.get('--runtime') ?? 'node';
+  if (runtime !== 'node' && runtime !== 'browser') usage('--runtime must be node or browser');
+  const model = values.get('--model');
+  if (model && !statSync(model, { throwIfNoEntry: false })?.isDirectory()) usage(`${model} is not a directory`);
+  return {
+    preset, quant, runtime: runtime as 'node' | 'browser', modelDir: model ? resolve(model) : undefined,
+    groupSize: values.has('--group-size') ? count('--group-size', 32) : undefined,
+    promptTokens: count('--prompt-tokens', DEFAULTS.promptTokens),
+    newTokens: count('--new-tokens', DEFAULTS.newTokens),
+  };
 }
 
-const model = await Qwen35Model.load(device, new NodeDirSource(dir), { maxContext: 512 });
-const c = model.config;
-const weightBytes = model.weightBytes;
-const decodeBytes = model.decodeBytesPerToken;
-const generator = new TextGenerator(model);
-const prompt = Array.from({ length: 64 }, (_, i) => (i * 7919) % Math.min(c.vocabSize, 200));
-
-// Warm up the programs, then measure.
-for await (const _ of generator.generate(prompt, { maxTokens: 4, stopTokens: [] })) { /* warm-up */ }
-generator.reset();
-let produced = 0;
-for await (const _ of generator.generate(prompt, { maxTokens: decodeTokens + 1, stopTokens: [] })) produced++;
-const stats = generator.stats;
-
-const copyBytes = Math.min(64 << 20, Math.max(4 << 20, weightBytes));
-const copyBps = await copyBandwidth(copyBytes, 10);
-const decodeBps = decodeBytes * stats.decodeTokensPerSecond;
-const cost = model.decodeCost;
-console.log(`adapter copy bandwidth: ${(copyBps / 1e9).toFixed(2)} GB/s (${(copyBytes / 2 ** 20).toFixed(0)} MiB buffers)`);
-const experts = c.moe ? `, ${c.moe.numExpertsPerTok} of ${c.moe.numExperts} experts a layer` : '';
-console.log(`model: ${dir.split('/').pop()}, weights ${(weightBytes / 2 ** 20).toFixed(1)} MiB on the GPU, ${(decodeBytes / 2 ** 20).toFixed(2)} MiB read per decoded token${experts}`);
-console.log(`prefill: ${stats.prefillTokens} tokens, ${stats.prefillTokensPerSecond.toFixed(1)} tok/s`);
-console.log(`decode: ${stats.decodeTokens} tokens, ${stats.decodeTokensPerSecond.toFixed(1)} tok/s, ${cost.dispatches} dispatches/token`);
-console.log(`decode effective weight bandwidth / copy bandwidth = ${(decodeBps / copyBps).toFixed(3)}`);
-console.log(JSON.stringify({ produced, decode_bytes_per_token: decodeBytes, decode_tok_s: stats.decodeTokensPerSecond, prefill_tok_s: stats.prefillTokensPerSecond, bandwidth_ratio: decodeBps / copyBps }));
-model.destroy();
-device.destroy();
+const args = parseArgs(process.argv.slice(2));
+const log = (line: string) => console.log(line);
+try {
+  let result: BenchResult;
+  const common: Omit<BenchOptions, 'model' | 'runtime'> = { preset: args.preset, quant: args.quant, groupSize: args.groupSize, promptTokens: args.promptTokens, newTokens: args.newTokens, log };
+  if (args.runtime === 'node') {
+    const { nodeDevice } = await import('./node-gpu.ts');
+    const { runBench } = await import('../src/bench/run-bench.ts');
+    const { NodeDirSource } = await import('./node-file-source.ts');
+    const device = await nodeDevice();
+    const model = args.modelDir ? { source: new NodeDirSource(args.modelDir), name: basename(args.modelDir) } : undefined;
+    result = await runBench(device, { ...common, model, runtime: 'node' });
+    device.destroy();
+  } else {
+    const { runPage } = await import('./headless.ts');
+    const query = new URLSearchParams({ preset: args.preset, quant: args.quant, prompt: String(args.promptTokens), new: String(args.newTokens) });
+    if (args.groupSize) query.set('group', String(args.groupSize));
+    if (args.modelDir) query.set('model', basename(args.modelDir));
+    result = await runPage<BenchResult>({
+      page: 'scripts/bench-page/index.html', query, log, timeoutMs: 60 * 60 * 1000,
+      serve: args.modelDir ? { path: '/__model', dir: args.modelDir } : undefined,
+    });
+  }
+  process.stdout.write(`${JSON.stringify(result)}\n`, () => process.exit(0));
+} catch (e) {
+  console.error(e instanceof Error ? `error: ${e.message}` : e);
+  process.exit(2);
+}

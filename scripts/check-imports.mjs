@@ -12,6 +12,7 @@ const ALLOWED = {
   model: ['layers', 'kernels', 'gpu', 'loader'],
   generate: ['model', 'kernels', 'gpu', 'loader'],
   verify: ['vision', 'generate', 'model', 'kernels', 'gpu', 'loader'],
+  bench: ['model', 'kernels', 'gpu', 'loader'],
   reference: ['loader'],
   chat: ['loader'],
   // Image and video preprocessing on the CPU: decoding, resizing, frame sampling, M-RoPE positions.

@@ -4,13 +4,14 @@
 // to nearest-even here, in integer arithmetic, so the GPU stores exactly what toHalfPacked would.
 // Input: a chunk of whole rows of raw e4m3 bytes, four per u32 word, little-endian.
 // Specialised on PAIR_WORDS: 1 = an f16 pair packed in one u32 (low half = even column),
-// 2 = an f32 pair as two u32 bit patterns. An odd row's last pair is padded with +0.
+// 2 = an f32 pair as two u32 bit patterns. An odd row's last pair is padded with +0; the pairs
+// past K2 up to row_pairs (the stored row's zero padding) are left as they are.
 // Dispatch: grid(ceil(rows * K2 / WG)); one lane per output pair.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> fp8: array<u32>;        // [chunk rows, cols] bytes, padded to whole words
 @group(0) @binding(2) var<storage, read> scale: array<f32>;      // [ceil(tensor rows / bn), scale_cols]
-@group(0) @binding(3) var<storage, read_write> out: array<u32>;  // [part rows, K2 * PAIR_WORDS] one matrix part
+@group(0) @binding(3) var<storage, read_write> out: array<u32>;  // [part rows, row_pairs * PAIR_WORDS] one matrix part
 
 // float8_e4m3fn (bias 7): exponent 0 is subnormal, m · 2^-9; otherwise the f32 with exponent
 // e - 7 and the 3 mantissa bits on top, built bit by bit (exact). NaN (S.1111.111) is rejected on
@@ -62,7 +63,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let p = g % params.K2;
   let lo = weight(r, 2u * p);
   let hi = weight(r, 2u * p + 1u);
-  let dst = ((params.dst_row + r) * params.K2 + p) * PAIR_WORDS;
+  let dst = ((params.dst_row + r * params.dst_step) * params.row_pairs + p) * PAIR_WORDS;
   if (PAIR_WORDS == 1u) {
     out[dst] = f16_bits(lo) | (f16_bits(hi) << 16u);
   } else {

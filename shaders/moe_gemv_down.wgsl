@@ -13,7 +13,7 @@ const ROWS: u32 = WG / LANES;
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> act: array<f32>;            // [T * topk, K]
 @group(0) @binding(2) var<storage, read> ids: array<u32>;            // [T, topk]
-@group(0) @binding(3) var<storage, read> w: array<WPair>;            // [expert_count, N, K2]
+@group(0) @binding(3) var<storage, read> w: array<WPair>;            // [expert_count, N, row_pairs]: K2 pairs, then zero padding
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;        // [T, N]
 
 var<workgroup> partial: array<f32, WG>;
@@ -36,7 +36,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
       let a = t * params.topk + slot;
       let e = ids[a];
       if (!in_part(e)) { continue; }
-      let w_row = ((e - params.expert_start) * params.N + n) * params.K2;
+      let w_row = ((e - params.expert_start) * params.N + n) * params.row_pairs;
       let x_row = a * params.K;
       for (var p = lane; p < params.K2; p += LANES) {
         let k = 2u * p;

@@ -16,7 +16,7 @@ const ROWS: u32 = WG / LANES;
 @group(0) @binding(1) var<storage, read> x: array<f32>;              // [T, K]
 @group(0) @binding(2) var<storage, read> ids: array<u32>;            // [T, topk]
 @group(0) @binding(3) var<storage, read> weights: array<f32>;        // [T, topk]
-@group(0) @binding(4) var<storage, read> w: array<WPair>;            // [expert_count, 2 * Im, K2]
+@group(0) @binding(4) var<storage, read> w: array<WPair>;            // [expert_count, 2 * Im, row_pairs]: K2 pairs, then zero padding
 @group(0) @binding(5) var<storage, read_write> act: array<f32>;      // [T * topk, Im]
 
 var<workgroup> partial_gate: array<f32, WG>;
@@ -34,8 +34,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_index) 
   var up = 0.0;
   if (i < params.Im) {
     let expert_row = (e - params.expert_start) * 2u * params.Im;
-    let gate_row = (expert_row + i) * params.K2;
-    let up_row = (expert_row + params.Im + i) * params.K2;
+    let gate_row = (expert_row + i) * params.row_pairs;
+    let up_row = (expert_row + params.Im + i) * params.row_pairs;
     for (var p = lane; p < params.K2; p += LANES) {
       let k = 2u * p;
       let x0 = x[x_row + k];

@@ -16,7 +16,7 @@ const LANES: u32 = 16u * TM;
 @group(0) @binding(1) var<storage, read> act: array<f32>;            // [T * topk, K]
 @group(0) @binding(2) var<storage, read> perm: array<u32>;           // [T * topk] grouped by expert
 @group(0) @binding(3) var<storage, read> tiles: array<u32>;          // [1 + 3 * max_tiles]
-@group(0) @binding(4) var<storage, read> w: array<WPair>;            // [expert_count, N, K2]
+@group(0) @binding(4) var<storage, read> w: array<WPair>;            // [expert_count, N, row_pairs]: K2 pairs, then zero padding
 @group(0) @binding(5) var<storage, read_write> expert_out: array<f32>; // [T * topk, N]
 
 var<workgroup> xs: array<f32, TM * TK>;   // [row][k]
@@ -48,7 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let n = n0 + col;
       let pair = k0 / 2u + p;
       var v = vec2<f32>(0.0);
-      if (n < params.N && pair < params.K2) { v = w_pair(w[(expert_row + n) * params.K2 + pair]); }
+      if (n < params.N && pair < params.K2) { v = w_pair(w[(expert_row + n) * params.row_pairs + pair]); }
       ws[(2u * p) * TN + col] = v.x;
       ws[(2u * p + 1u) * TN + col] = v.y;
     }

@@ -19,7 +19,7 @@ const LANES: u32 = 16u * TM;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;        // [T * topk]
 @group(0) @binding(3) var<storage, read> perm: array<u32>;           // [T * topk] grouped by expert
 @group(0) @binding(4) var<storage, read> tiles: array<u32>;          // [1 + 3 * max_tiles]
-@group(0) @binding(5) var<storage, read> w: array<WPair>;            // [expert_count, 2 * Im, K2]
+@group(0) @binding(5) var<storage, read> w: array<WPair>;            // [expert_count, 2 * Im, row_pairs]: K2 pairs, then zero padding
 @group(0) @binding(6) var<storage, read_write> act: array<f32>;      // [T * topk, Im]
 
 var<workgroup> xs: array<f32, TM * TK>;       // [row][k]
@@ -54,7 +54,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
       let n = n0 + col;
       let pair = k0 / 2u + p;
       var v = vec2<f32>(0.0);
-      if (n < params.Im && pair < params.K2) { v = w_pair(w[(expert_row + half * params.Im + n) * params.K2 + pair]); }
+      if (n < params.Im && pair < params.K2) { v = w_pair(w[(expert_row + half * params.Im + n) * params.row_pairs + pair]); }
       if (half == 0u) {
         gate_s[(2u * p) * TN + col] = v.x;
         gate_s[(2u * p + 1u) * TN + col] = v.y;

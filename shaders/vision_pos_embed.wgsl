@@ -8,7 +8,7 @@
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> index: array<u32>;        // [N, 4] table rows
 @group(0) @binding(2) var<storage, read> weight: array<f32>;       // [N, 4]
-@group(0) @binding(3) var<storage, read> table: array<WPair>;      // [rows, K2], rows row_start.. of the table
+@group(0) @binding(3) var<storage, read> table: array<WPair>;      // [rows, row_pairs], rows row_start.. of the table
 @group(0) @binding(4) var<storage, read_write> x: array<f32>;      // [N, H]
 
 @compute @workgroup_size(WG)
@@ -21,7 +21,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   for (var k = 0u; k < 4u; k++) {
     let r = index[n * 4u + k];
     if (r >= params.row_start && r < params.row_start + params.rows) {
-      sum += weight[n * 4u + k] * w_pair(table[(r - params.row_start) * params.K2 + p]);
+      sum += weight[n * 4u + k] * w_pair(table[(r - params.row_start) * params.row_pairs + p]);
     }
   }
   let i = n * params.H + 2u * p;

@@ -173,6 +173,11 @@ export interface EngineStats {
 export interface LoadOptions {
   /** Tokens the KV cache holds (default 4096). */
   maxContext?: number;
+  /**
+   * How weights are kept on the GPU: 'f16' (default, exact for BF16 checkpoints), 'q8' or 'q4'
+   * (quantized while loading: about 1/2 or 1/4 the memory and bytes read per token), or 'f32'.
+   */
+  quant?: 'f16' | 'q8' | 'q4' | 'f32';
 }
 
 /**

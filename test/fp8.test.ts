@@ -84,14 +84,21 @@ async function checkpointOf(cases: Fp8Case[]): Promise<Checkpoint> {
   return openCheckpoint(new MemorySource(new Map([[SINGLE_FILE, packTensors(tensors)]])));
 }
 
-/** The matrix's parts read back and joined, as raw 32-bit words. */
+/**
+ * The matrix's parts read back and joined, as raw 32-bit words in the pair layout (each stored
+ * row's zero padding to whole 32-value units checked, then dropped).
+ */
 async function readMatrix(ctx: GpuContext, m: GpuMatrix): Promise<Uint32Array> {
   const parts = await Promise.all(m.parts.map(async (p) => new Uint32Array(await readBuffer(ctx.device, p.buffer))));
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
+  const pairWords = m.pairs * (m.format === 'f16' ? 1 : 2);
+  const out = new Uint32Array(m.rows * pairWords);
+  let row = 0;
   for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
+    for (let r = 0; r < p.length / m.rowWords; r++, row++) {
+      const stored = p.subarray(r * m.rowWords, (r + 1) * m.rowWords);
+      assert.ok(stored.subarray(pairWords).every((w) => w === 0), `row ${row}: padding stays zero`);
+      out.set(stored.subarray(0, pairWords), row * pairWords);
+    }
   }
   return out;
 }
@@ -104,10 +111,10 @@ function storageWords(values: Float32Array, rows: number, cols: number, storage:
 
 for (const storage of ['f16', 'f32'] as const) {
   test(`GPU dequant (${storage}) equals the CPU bit for bit: odd sizes, non-square and oversized blocks, chunks, parts, fused rows`, async () => {
-    // A matrix row is 40 columns: ~9 rows per part, so most matrices span several parts; 150-byte
+    // A matrix row is 40 columns (stored as 64): 8 rows per part, so most matrices span several parts; 150-byte
     // chunks end mid-block. Three tensors are fused by rows, as q/k/v are.
     for (const [cols, block] of [[40, [8, 16]], [40, [3, 7]], [40, [128, 128]]] as [number, [number, number]][]) {
-      const ctx = await testContext(storage, 9 * Math.ceil(cols / 2) * (storage === 'f16' ? 4 : 8));
+      const ctx = await testContext(storage, 9 * 64 * (storage === 'f16' ? 2 : 4));
       const cases = [fp8Case('a.weight', 37, cols, block, 1), fp8Case('b.weight', 5, cols, block, 2), fp8Case('c.weight', 19, cols, block, 3)];
       const checkpoint = await checkpointOf(cases);
       const quantization: Fp8Quantization = { method: 'fp8', blockSize: block, modulesToNotConvert: [] };
@@ -119,7 +126,7 @@ for (const storage of ['f16', 'f32'] as const) {
       const expected = new Float32Array(rows * cols);
       let loaded = 0;
       for (const c of cases) {
-        await uploader.upload(m, rowBase, checkpoint, fp8TensorOf(checkpoint, c.name, quantization)!, undefined, (n) => (loaded += n));
+        await uploader.upload(m, rowBase, 1, checkpoint, fp8TensorOf(checkpoint, c.name, quantization)!, undefined, (n) => (loaded += n));
         const scale = Float32Array.from(c.scale, bf16ToF32);
         expected.set(dequantFp8(c.fp8, scale, c.rows, c.cols, c.block), rowBase * cols);
         rowBase += c.rows;
@@ -131,6 +138,27 @@ for (const storage of ['f16', 'f32'] as const) {
     }
   });
 
+  test(`GPU dequant (${storage}) interleaves two tensors row by row across parts, as the MLP's gate and up`, async () => {
+    const cols = 33;
+    const ctx = await testContext(storage, 5 * 64 * 4);
+    const block: [number, number] = [4, 16];
+    const cases = [fp8Case('gate.weight', 11, cols, block, 4), fp8Case('up.weight', 11, cols, block, 5)];
+    const checkpoint = await checkpointOf(cases);
+    const quantization: Fp8Quantization = { method: 'fp8', blockSize: block, modulesToNotConvert: [] };
+    const m = allocateMatrix(ctx, 'gate_up', 22, cols);
+    assert.ok(m.parts.length > 2 && m.parts.every((p) => p.rowStart % 2 === 0), 'parts start at even rows');
+    const uploader = await Fp8Uploader.create(ctx, 100);
+    const expected = new Float32Array(22 * cols);
+    for (const [i, c] of cases.entries()) {
+      await uploader.upload(m, i, 2, checkpoint, fp8TensorOf(checkpoint, c.name, quantization)!, undefined, () => {});
+      const values = dequantFp8(c.fp8, Float32Array.from(c.scale, bf16ToF32), c.rows, c.cols, c.block);
+      for (let r = 0; r < c.rows; r++) expected.set(values.subarray(r * cols, (r + 1) * cols), (2 * r + i) * cols);
+    }
+    uploader.destroy();
+    assert.deepEqual(await readMatrix(ctx, m), storageWords(expected, 22, cols, storage));
+    ctx.pool.destroyAll();
+  });
+
   test(`GPU dequant (${storage}): every e4m3 code, and odd columns padded with zero`, async () => {
     const ctx = await testContext(storage);
     const codes = Uint8Array.from({ length: 255 }, (_, i) => (i === 0x7f ? 0 : i));
@@ -139,7 +167,7 @@ for (const storage of ['f16', 'f32'] as const) {
     const checkpoint = await checkpointOf([c]);
     const m = allocateMatrix(ctx, 'codes', 15, 17);
     const uploader = await Fp8Uploader.create(ctx, 1 << 20);
-    await uploader.upload(m, 0, checkpoint, fp8TensorOf(checkpoint, c.name, { method: 'fp8', blockSize: [128, 128], modulesToNotConvert: [] })!, undefined, () => {});
+    await uploader.upload(m, 0, 1, checkpoint, fp8TensorOf(checkpoint, c.name, { method: 'fp8', blockSize: [128, 128], modulesToNotConvert: [] })!, undefined, () => {});
     uploader.destroy();
     assert.deepEqual(await readMatrix(ctx, m), storageWords(Float32Array.from(codes, decodeE4M3), 15, 17, storage));
     ctx.pool.destroyAll();
@@ -160,7 +188,7 @@ test('GPU dequant of the fixture weight: exact in f32; in f16 the nearest half o
     const ctx = await testContext(storage);
     const m = allocateMatrix(ctx, 'down_proj', rows, cols);
     const uploader = await Fp8Uploader.create(ctx, 4096);
-    await uploader.upload(m, 0, checkpoint, tensor, undefined, () => {});
+    await uploader.upload(m, 0, 1, checkpoint, tensor, undefined, () => {});
     uploader.destroy();
     const got = await readMatrix(ctx, m);
     assert.deepEqual(got, storageWords(expected, rows, cols, storage), storage);
@@ -193,7 +221,7 @@ test('FP8 header rules: scales required, shaped by the block size, matching the 
   const withNaN = await checkpointOf([nan]);
   const ctx = await testContext();
   const uploader = await Fp8Uploader.create(ctx, 1024);
-  await assert.rejects(uploader.upload(allocateMatrix(ctx, 'n', 4, 6), 0, withNaN, fp8TensorOf(withNaN, nan.name, q)!, undefined, () => {}), /FP8 NaN at row 2, column 3/);
+  await assert.rejects(uploader.upload(allocateMatrix(ctx, 'n', 4, 6), 0, 1, withNaN, fp8TensorOf(withNaN, nan.name, q)!, undefined, () => {}), /FP8 NaN at row 2, column 3/);
   ctx.pool.destroyAll();
 });
 

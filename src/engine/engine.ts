@@ -115,7 +115,7 @@ export class QwenEngine implements EngineApi {
       const repo = await this.open(model, { onProgress });
       const { config, source } = repo;
       const maxContext = Math.min(options.maxContext ?? DEFAULT_CONTEXT, config.maxPositionEmbeddings);
-      const fit = estimateModelFit(config, repo.checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true });
+      const fit = estimateModelFit(config, repo.checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true, quant: options.quant });
       if (!fit.fits) throw new ModelTooLargeError(`${model} does not fit this GPU: ${fit.reasons.join('; ')}`);
       // Announce every byte the load will read, so progress has its totals from the start.
       source.planDownload(totalsByFile(await plannedReads(repo)));
@@ -125,7 +125,7 @@ export class QwenEngine implements EngineApi {
       const generation = await loadGenerationConfig(source, [tokenizer.special.eos]);
       aborted();
       this.releaseModel();
-      const qwen = await Qwen35Model.load(device, source, { maxContext, prefillChunk: PREFILL_CHUNK, signal: controller.signal });
+      const qwen = await Qwen35Model.load(device, source, { maxContext, prefillChunk: PREFILL_CHUNK, quant: options.quant, signal: controller.signal });
       const vision = await loadVisionSupport(qwen.ctx, source, repo.checkpoint, config, tokenizer.config, { signal: controller.signal }).catch((e) => {
         qwen.destroy();
         throw e;

@@ -1,9 +1,12 @@
 import { GpuUnavailableError } from '../loader/errors.ts';
 import { BufferPool } from './buffers.ts';
 import { ParamLayout, STEP_LAYOUT } from './params.ts';
+import { arithPrelude, formatPrelude, type ShaderArith } from './shader-preludes.ts';
+import type { WeightFormat } from './weight-formats.ts';
 
-/** How weights are stored on the GPU: f16 pairs packed in u32 (default), or f32 pairs. */
+/** How unquantized weights are stored on the GPU: f16 pairs packed in u32 (default), or f32 pairs. */
 export type WeightStorage = 'f16' | 'f32';
+export type { ShaderArith } from './shader-preludes.ts';
 
 export type BindingKind = 'uniform' | 'read' | 'read_write';
 
@@ -15,6 +18,21 @@ export interface KernelSpec {
   params: ParamLayout;
   /** Compile-time sizes injected as `const NAME: u32`; everything else is a uniform. */
   consts?: Record<string, number>;
+  /** The weight format the kernel decodes through the `w_unit` prelude (shader-preludes.ts). */
+  weights?: { format: WeightFormat; groupSize: number };
+}
+
+export interface ContextOptions {
+  /** Arithmetic type `F` of the kernels that use it: 'f16' needs the device's shader-f16. */
+  arith?: ShaderArith;
+  /** Use subgroup operations for lane reductions (default: when the device has `subgroups`). */
+  subgroups?: boolean;
+  /**
+   * Prefer kernels without workgroup barriers (default: on CPU adapters). SwiftShader runs a
+   * workgroup with barriers as one coroutine per 4 invocations: measured there, a kernel of 256-lane
+   * workgroups pays ~1.4 ms per workgroup just for having a barrier (ARCHITECTURE.md).
+   */
+  barrierFree?: boolean;
 }
 
 export interface CompiledKernel {
@@ -32,17 +50,36 @@ const WEIGHT_PRELUDE: Record<WeightStorage, string> = {
   f16: 'alias WPair = u32;\nfn w_pair(p: u32) -> vec2<f32> { return unpack2x16float(p); }\n',
   f32: 'alias WPair = vec2<f32>;\nfn w_pair(p: vec2<f32>) -> vec2<f32> { return p; }\n',
 };
+const SUBGROUP_BUILTIN = /\bsubgroup[A-Z]\w*\s*\(/;
 
 /**
  * The device plus what every kernel needs: shader assembly, a pipeline cache keyed by the
  * kernel's canonical spec, and the buffer pool that owns the model's memory.
  */
+/**
+ * Pipelines depend only on the device, the shader libraries and the key (which names every input
+ * of assemble()), so contexts on one device share them: a second model, or a test's many small
+ * contexts, compile nothing twice (SwiftShader takes ~0.3-0.5 s per matmul pipeline).
+ */
+const PIPELINES = new WeakMap<GPUDevice, WeakMap<Record<string, string>, Map<string, Promise<CompiledKernel>>>>();
+
+function pipelineCache(device: GPUDevice, libraries: Record<string, string>): Map<string, Promise<CompiledKernel>> {
+  let byLibraries = PIPELINES.get(device);
+  if (!byLibraries) PIPELINES.set(device, (byLibraries = new WeakMap()));
+  let cache = byLibraries.get(libraries);
+  if (!cache) byLibraries.set(libraries, (cache = new Map()));
+  return cache;
+}
+
 export class GpuContext {
   readonly pool: BufferPool;
-  private readonly pipelines = new Map<string, Promise<CompiledKernel>>();
+  private readonly pipelines: Map<string, Promise<CompiledKernel>>;
 
   /** Largest buffer one binding may cover; weight matrices past it are split by rows. */
   readonly maxBindingBytes: number;
+  readonly arith: ShaderArith;
+  readonly subgroups: boolean;
+  readonly barrierFree: boolean;
 
   constructor(
     readonly device: GPUDevice,
@@ -50,20 +87,33 @@ export class GpuContext {
     private readonly libraries: Record<string, string>,
     /** A smaller binding cap than the adapter's, to exercise weight splitting on small models. */
     maxBindingBytes?: number,
+    options: ContextOptions = {},
   ) {
     this.pool = new BufferPool(device);
+    this.pipelines = pipelineCache(device, libraries);
     const adapterMax = Math.min(device.limits.maxStorageBufferBindingSize, device.limits.maxBufferSize);
     this.maxBindingBytes = Math.min(maxBindingBytes ?? adapterMax, adapterMax);
+    this.arith = options.arith ?? 'f32';
+    if (this.arith === 'f16' && !device.features.has('shader-f16')) throw new GpuUnavailableError('f16 arithmetic needs a device with shader-f16');
+    this.subgroups = options.subgroups ?? device.features.has('subgroups');
+    if (this.subgroups && !device.features.has('subgroups')) throw new GpuUnavailableError('subgroup reductions need a device with the subgroups feature');
+    this.barrierFree = options.barrierFree ?? isCpuAdapter(device);
   }
 
   get limits(): GPUSupportedLimits {
     return this.device.limits;
   }
 
-  /** `rmsnorm_f16_WG256`: readable, unique per variant; used as cache key and GPU label. */
+  /** `rmsnorm_f16_WG256`, `matmul_gemv_q4g32_f16x_sg_...`: readable, unique per variant; cache key and GPU label. */
   keyOf(spec: KernelSpec): string {
     const consts = Object.entries(spec.consts ?? {}).map(([k, v]) => `${k}${v}`);
-    return [spec.name, this.storage, ...consts].join('_');
+    const weights = spec.weights ? `${spec.weights.format}${spec.weights.groupSize ? `g${spec.weights.groupSize}` : ''}` : this.storage;
+    const variant = [this.arith === 'f16' ? 'f16x' : null, this.subgroups && this.usesLaneSum(spec) ? 'sg' : null].filter(Boolean);
+    return [spec.name, weights, ...variant, ...consts].join('_');
+  }
+
+  private usesLaneSum(spec: KernelSpec): boolean {
+    return spec.source.includes('#include "lib/lane_sum.wgsl"');
   }
 
   assemble(spec: KernelSpec): string {
@@ -74,11 +124,15 @@ export class GpuContext {
       })
       .join('\n');
     const body = spec.source.replace(INCLUDE, (_, path: string) => {
-      const lib = this.libraries[path];
-      if (lib === undefined) throw new Error(`${spec.name}: unknown include "${path}"`);
+      // The lane reduction is the one include with two implementations: subgroup shuffles or workgroup memory.
+      const resolved = path === 'lib/lane_sum.wgsl' ? `lib/lane_sum_${this.subgroups ? 'subgroup' : 'workgroup'}.wgsl` : path;
+      const lib = this.libraries[resolved];
+      if (lib === undefined) throw new Error(`${spec.name}: unknown include "${resolved}"`);
       return lib;
     });
-    return `// ${this.keyOf(spec)} (generated prelude)\n${consts}\n${WEIGHT_PRELUDE[this.storage]}${spec.params.wgsl()}${STEP_LAYOUT.wgsl()}\n${body}`;
+    const enables = [this.arith === 'f16' ? 'enable f16;' : '', SUBGROUP_BUILTIN.test(body) ? 'enable subgroups;' : ''].filter(Boolean).join('\n');
+    const weights = spec.weights ? formatPrelude(spec.weights.format, spec.weights.groupSize, this.arith) : WEIGHT_PRELUDE[this.storage];
+    return `${enables}\n// ${this.keyOf(spec)} (generated prelude)\n${consts}\n${arithPrelude(this.arith)}${weights}${spec.params.wgsl()}${STEP_LAYOUT.wgsl()}\n${body}`;
   }
 
   kernel(spec: KernelSpec): Promise<CompiledKernel> {
@@ -120,6 +174,12 @@ export class GpuContext {
     if (error) throw new GpuUnavailableError(`Pipeline ${key} failed: ${error.message}`);
     return { key, pipeline, bindings, params: spec.params };
   }
+}
+
+/** SwiftShader (and any adapter the browser marks as the software fallback) emulates the GPU on the CPU. */
+function isCpuAdapter(device: GPUDevice): boolean {
+  const info = (device as GPUDevice & { adapterInfo?: GPUAdapterInfo & { isFallbackAdapter?: boolean } }).adapterInfo;
+  return Boolean(info && (info.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(`${info.architecture} ${info.device} ${info.description}`)));
 }
 
 function parseBindings(code: string, key: string): BindingKind[] {

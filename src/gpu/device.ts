@@ -16,7 +16,7 @@ export interface DeviceOptions {
 }
 
 /**
- * Requests a device with the adapter's full limits and shader-f16 when offered. Works on any
+ * Requests a device with the adapter's full limits, and shader-f16 and subgroups when offered. Works on any
  * `GPUAdapter`: a browser's `navigator.gpu` or Node's `webgpu` (Dawn) package.
  */
 export async function requestEngineDevice(adapter: GPUAdapter | null, options: DeviceOptions = {}): Promise<GPUDevice> {
@@ -25,6 +25,8 @@ export async function requestEngineDevice(adapter: GPUAdapter | null, options: D
   for (const name of WANTED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const requiredFeatures: GPUFeatureName[] = [];
   if (options.allowF16 !== false && adapter.features.has('shader-f16')) requiredFeatures.push('shader-f16');
+  // Lane reductions use subgroup shuffles where offered (lib/lane_sum_subgroup.wgsl).
+  if (adapter.features.has('subgroups' as GPUFeatureName)) requiredFeatures.push('subgroups' as GPUFeatureName);
   try {
     return await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'qwen-webgpu' });
   } catch (e) {

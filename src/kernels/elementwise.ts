@@ -19,7 +19,8 @@ export class GatedRmsNorm {
 
   record(b: ProgramBuilder, a: { o: Resource; z: Resource; zStride: number; zOffset: number; weight: GPUBuffer; y: Resource; T: number; nv: number; dv: number; eps: number }): void {
     const rows = a.T * a.nv;
-    b.dispatch(this.kernel, { rows, nv: a.nv, dv: a.dv, z_stride: a.zStride, z_offset: a.zOffset, eps: a.eps }, [a.o, a.z, a.weight, a.y], rows);
+    const [ry, rz] = grid(rows);
+    b.dispatch(this.kernel, { rows, nv: a.nv, dv: a.dv, z_stride: a.zStride, z_offset: a.zOffset, eps: a.eps }, [a.o, a.z, a.weight, a.y], [Math.ceil(a.dv / NORM_WG), ry, rz]);
   }
 }
 

@@ -4,7 +4,7 @@ import { ParamLayout } from '../gpu/params.ts';
 import { grid, type ProgramBuilder, type Resource } from '../gpu/program.ts';
 
 const PARAMS = new ParamLayout('Params', {
-  rows: 'u32', cols: 'u32', K2: 'u32', src_row: 'u32', tensor_row: 'u32', dst_row: 'u32', bn: 'u32', bk: 'u32', scale_cols: 'u32',
+  rows: 'u32', cols: 'u32', K2: 'u32', row_pairs: 'u32', src_row: 'u32', tensor_row: 'u32', dst_row: 'u32', dst_step: 'u32', bn: 'u32', bk: 'u32', scale_cols: 'u32',
 });
 const WG = 256;
 
@@ -15,11 +15,14 @@ export interface Fp8DequantArgs {
   scale: Resource;
   /** One matrix part in the context's pair storage. */
   out: GPUBuffer;
-  /** Rows to dequantize, starting at chunk row srcRow, into part rows dstRow.. */
+  /** Rows to dequantize, starting at chunk row srcRow, into part rows dstRow, dstRow + dstStep, ... */
   rows: number;
   cols: number;
+  /** Pairs per stored row of the matrix (its padded width over 2). */
+  rowPairs: number;
   srcRow: number;
   dstRow: number;
+  dstStep: number;
   /** Tensor row of chunk row 0: where the scale blocks are counted from. */
   tensorRow: number;
   block: readonly [number, number];
@@ -38,7 +41,7 @@ export class Fp8Dequant {
     const [bn, bk] = a.block;
     const K2 = Math.ceil(a.cols / 2);
     const params = {
-      rows: a.rows, cols: a.cols, K2, src_row: a.srcRow, tensor_row: a.tensorRow, dst_row: a.dstRow, bn, bk, scale_cols: Math.ceil(a.cols / bk),
+      rows: a.rows, cols: a.cols, K2, row_pairs: a.rowPairs, src_row: a.srcRow, tensor_row: a.tensorRow, dst_row: a.dstRow, dst_step: a.dstStep, bn, bk, scale_cols: Math.ceil(a.cols / bk),
     };
     b.dispatch(this.kernel, params, [a.fp8, a.scale, a.out], grid(Math.ceil((a.rows * K2) / WG)));
   }

@@ -7,6 +7,8 @@ import type { ProgramBuilder, Resource } from '../gpu/program.ts';
 
 const PARAMS = new ParamLayout('Params', { T: 'u32', nk: 'u32', nv: 'u32', dv: 'u32', proj_stride: 'u32', a_offset: 'u32', b_offset: 'u32' });
 const MAX_LANES = 256;
+/** Invocations per workgroup of the recurrent kernel, whose state columns are independent. */
+const RECURRENT_WG = 32;
 
 export interface DeltaShape {
   nk: number;
@@ -57,7 +59,7 @@ export class GatedDeltaRule {
     if (shape.dv > MAX_LANES) throw new UnsupportedModelError(`Delta-rule value head dim ${shape.dv} exceeds ${MAX_LANES}`);
     const lanes = Math.max(32, 2 ** Math.ceil(Math.log2(shape.dv)));
     const chunk = chunkSizeFor(shape.dk, lanes, ctx.limits.maxComputeWorkgroupStorageSize);
-    const recurrent = await ctx.kernel({ name: 'gated_delta_rule', source: recurrentSource, params: PARAMS, consts: { WG: lanes, DK: shape.dk } });
+    const recurrent = await ctx.kernel({ name: 'gated_delta_rule', source: recurrentSource, params: PARAMS, consts: { WG: RECURRENT_WG, DK: shape.dk } });
     const chunked = await ctx.kernel({ name: 'gated_delta_chunked', source: chunkedSource, params: PARAMS, consts: { WG: lanes, DK: shape.dk, CHUNK: chunk } });
     return new GatedDeltaRule(shape, recurrent, chunked, chunk);
   }
@@ -65,7 +67,8 @@ export class GatedDeltaRule {
   record(b: ProgramBuilder, a: DeltaArgs, form: 'recurrent' | 'chunked' = a.T > 1 ? 'chunked' : 'recurrent'): void {
     const { nk, nv, dv } = this.shape;
     const params = { T: a.T, nk, nv, dv, proj_stride: a.projStride, a_offset: a.aOffset, b_offset: a.bOffset };
-    const kernel = form === 'chunked' ? this.chunked : this.recurrent;
-    b.dispatch(kernel, params, [a.conv, a.proj, a.aLog, a.dtBias, a.state, a.out], nv);
+    const resources = [a.conv, a.proj, a.aLog, a.dtBias, a.state, a.out];
+    if (form === 'chunked') b.dispatch(this.chunked, params, resources, nv);
+    else b.dispatch(this.recurrent, params, resources, [Math.ceil(dv / RECURRENT_WG), nv, 1]);
   }
 }

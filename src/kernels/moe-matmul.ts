@@ -5,11 +5,11 @@ import tiledDownSource from '../../shaders/moe_matmul_down.wgsl?raw';
 import type { CompiledKernel, GpuContext } from '../gpu/context.ts';
 import { ParamLayout } from '../gpu/params.ts';
 import type { ProgramBuilder, Resource } from '../gpu/program.ts';
-import type { GpuMatrix, MatrixPart } from '../gpu/weights.ts';
+import { matrixRowPairs, type GpuMatrix, type MatrixPart } from '../gpu/weights.ts';
 import { EXPERT_TILE, maxExpertTiles } from './moe-group.ts';
 
-const GATE_UP_PARAMS = new ParamLayout('Params', { K: 'u32', K2: 'u32', Im: 'u32', topk: 'u32', expert_start: 'u32', expert_count: 'u32' });
-const DOWN_PARAMS = new ParamLayout('Params', { N: 'u32', K: 'u32', K2: 'u32', topk: 'u32', expert_start: 'u32', expert_count: 'u32' });
+const GATE_UP_PARAMS = new ParamLayout('Params', { K: 'u32', K2: 'u32', row_pairs: 'u32', Im: 'u32', topk: 'u32', expert_start: 'u32', expert_count: 'u32' });
+const DOWN_PARAMS = new ParamLayout('Params', { N: 'u32', K: 'u32', K2: 'u32', row_pairs: 'u32', topk: 'u32', expert_start: 'u32', expert_count: 'u32' });
 const GEMV_WG = 256;
 const GEMV_ROWS = GEMV_WG / 32;
 const TILE_OUTPUTS = 64;
@@ -66,12 +66,12 @@ export class MoeExperts {
 
   private gateUpParams(w: GpuMatrix, part: MatrixPart) {
     const { hidden, width, topK } = this.shape;
-    return { K: hidden, K2: w.pairs, Im: width, topk: topK, ...expertRange(part, 2 * width) };
+    return { K: hidden, K2: w.pairs, row_pairs: matrixRowPairs(w), Im: width, topk: topK, ...expertRange(part, 2 * width) };
   }
 
   private downParams(w: GpuMatrix, part: MatrixPart) {
     const { hidden, width, topK } = this.shape;
-    return { N: hidden, K: width, K2: w.pairs, topk: topK, ...expertRange(part, hidden) };
+    return { N: hidden, K: width, K2: w.pairs, row_pairs: matrixRowPairs(w), topk: topK, ...expertRange(part, hidden) };
   }
 
   /** act [T·k, Im] = weight · silu(gate_e x) · (up_e x) for each token's chosen experts; x [T, H]. */

@@ -5,7 +5,7 @@ import { CausalConv1d } from '../kernels/conv1d.ts';
 import { GatedRmsNorm, SwiGlu } from '../kernels/elementwise.ts';
 import { Embed } from '../kernels/embed.ts';
 import { GatedDeltaRule } from '../kernels/gated-delta.ts';
-import { Matmul } from '../kernels/matmul.ts';
+import { Matmul, type MatrixFormat } from '../kernels/matmul.ts';
 import { RmsNorm } from '../kernels/rmsnorm.ts';
 import { Sampler } from '../kernels/sample.ts';
 import { ScatterRows } from '../kernels/scatter-rows.ts';
@@ -28,12 +28,13 @@ export interface KernelSet {
   scatterRows: ScatterRows;
 }
 
-export async function createKernelSet(ctx: GpuContext, c: Qwen35Config): Promise<KernelSet> {
+/** `formats`: the weight layouts of the model's matrices (default: the context's f16/f32 storage). */
+export async function createKernelSet(ctx: GpuContext, c: Qwen35Config, formats?: MatrixFormat[]): Promise<KernelSet> {
   const linear = c.layerTypes.includes('linear_attention');
   const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows] = await Promise.all([
-    Embed.create(ctx),
+    Embed.create(ctx, formats),
     RmsNorm.create(ctx),
-    Matmul.create(ctx),
+    Matmul.create(ctx, { formats }),
     Attention.create(ctx, {
       nq: c.numAttentionHeads, nkv: c.numKeyValueHeads, headDim: c.headDim, rotHalf: c.rope.rotaryDim / 2, eps: c.rmsNormEps, outputGate: c.attentionOutputGate,
     }),

@@ -4,14 +4,18 @@ import type { Scratch } from './scratch.ts';
 import type { KernelSet } from './kernel-set.ts';
 
 export interface MlpWeights {
-  gateUp: GpuMatrix;  // [2I, H]: gate_proj rows then up_proj rows
+  gateUp: GpuMatrix;  // [2I, H]: rows interleaved gate_0, up_0, gate_1, up_1, ... (one fused GLU matmul)
   down: GpuMatrix;    // [H, I]
 }
 
-/** SwiGLU MLP: x += down(silu(gate(xn)) * up(xn)). */
-export function recordMlp(b: ProgramBuilder, k: KernelSet, s: Scratch, w: MlpWeights, T: number): void {
-  const I = w.down.cols;
-  k.matmul.record(b, { x: s.xn, w: w.gateUp, y: s.gateUp, T });
-  k.swiglu.record(b, { gateUp: s.gateUp, out: s.act, T, I });
+/** The RMSNorm a layer applies to the residual stream before a mixer or MLP, fused into its first matmul. */
+export interface InputNorm {
+  weight: GPUBuffer;  // [H] stored as 1 + w
+  eps: number;
+}
+
+/** SwiGLU MLP: x += down(silu(gate(norm(x))) * up(norm(x))), the norm and SwiGLU fused into one matmul. */
+export function recordMlp(b: ProgramBuilder, k: KernelSet, s: Scratch, w: MlpWeights, T: number, norm: InputNorm): void {
+  k.matmul.record(b, { x: s.x, w: w.gateUp, y: s.act, T, norm, glu: true });
   k.matmul.record(b, { x: s.act, w: w.down, y: s.x, T, accumulate: true });
 }

@@ -1,7 +1,7 @@
 import type { MoeConfig } from '../loader/config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ProgramBuilder } from '../gpu/program.ts';
-import type { GpuMatrix } from '../gpu/weights.ts';
+import { matrixBytes, type GpuMatrix } from '../gpu/weights.ts';
 import { MoeCombine, MoeGroup, maxExpertTiles } from '../kernels/moe-group.ts';
 import { MoeExperts } from '../kernels/moe-matmul.ts';
 import { MoeRoute } from '../kernels/moe-route.ts';
@@ -21,6 +21,12 @@ export interface MoeWeights {
 
 export function isMoeWeights(w: MlpWeights | MoeWeights): w is MoeWeights {
   return 'expertsGateUp' in w;
+}
+
+/** Bytes a decode step reads of one MoE block: router and shared expert whole, top-k of E experts. */
+export function moeDecodeBytes(w: MoeWeights, moe: MoeConfig): number {
+  const experts = matrixBytes(w.expertsGateUp) + matrixBytes(w.expertsDown);
+  return matrixBytes(w.routerShared) + matrixBytes(w.sharedDown) + (experts * moe.numExpertsPerTok) / moe.numExperts;
 }
 
 export interface MoeKernels {

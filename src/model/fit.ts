@@ -4,6 +4,7 @@ import { checkpointWeightNames } from '../loader/expert-layout.ts';
 import { fp8TensorOf } from '../loader/fp8.ts';
 import type { LayerNames } from '../loader/names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
+import { matrixLayout, type WeightFormat } from '../gpu/weights.ts';
 import { allocateScratch, derivedSizes } from '../layers/scratch.ts';
 import { CHUNK_BYTES } from './load-weights.ts';
 import { visionWeightBytes } from './vision-weights.ts';
@@ -16,6 +17,9 @@ export interface SizeOptions {
   storage: WeightStorage;
   /** Count the vision tower's weights too (the engine loads it whenever the checkpoint has one). */
   vision?: boolean;
+  /** Matrix format when not the storage's own (q8/q4 quantized on load), and its group size. */
+  quant?: WeightFormat;
+  groupSize?: number;
 }
 
 export interface FitOptions extends SizeOptions {
@@ -67,20 +71,22 @@ function vectorNames(layer: LayerNames): string[] {
 
 /**
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
- * alone: weights as the loader stores them (matrices as f16 or f32 pairs, odd rows padded; vectors
- * in f32; a tied lm_head once; mtp.* skipped, the vision tower counted only with `vision`; experts in
- * either checkpoint layout; FP8 matrices as dequantized into that storage), KV caches, delta-rule
- * state and the scratch buffers. Shapes, and FP8 scales, are checked as the loader checks them.
+ * alone: weights as the loader stores them (matrices in their format, rows padded to whole units,
+ * FP8 matrices and routed experts in f16/f32 storage; vectors in f32; a tied lm_head once; mtp.*
+ * skipped, the vision tower counted only with `vision`; experts in either checkpoint layout), KV
+ * caches, delta-rule state and the scratch buffers. Shapes, and FP8 scales, are checked as the
+ * loader checks them.
  */
 export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoint, options: SizeOptions): RequiredBytes {
   const names = checkpointWeightNames(config, checkpoint);
   const vectors = new Set([names.finalNorm, ...names.layers.flatMap(vectorNames)]);
-  const pairBytes = options.storage === 'f16' ? 4 : 8;
+  const format = options.quant ?? options.storage;
   let weights = 0;
   let widestRow = { name: '', bytes: 0 };
   let widestVector = { label: '', bytes: 0 };
   let fp8Staging = 0;
   let fp8Scales = 0;
+  const expertNames = new Set(names.experts.flatMap((e) => (e ? [...e.gateUp, ...e.down] : [])));
   for (const [name, shape] of names.expectedShapes) {
     const info = checkpoint.expectShape(name, shape);
     const fp8 = fp8TensorOf(checkpoint, name, config.quantization);
@@ -98,21 +104,26 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
     // Rows are everything before the last dim; fusing or splitting by rows changes no byte count.
     const cols = info.shape[info.shape.length - 1];
     const rows = info.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const rowBytes = Math.ceil(cols / 2) * pairBytes;
-    weights += poolBytes(rows * rowBytes);
+    const layout = matrixLayout(rows, cols, fp8 || expertNames.has(name) ? options.storage : format, options.groupSize);
+    const rowBytes = layout.rowWords * 4;
+    weights += poolBytes(rows * rowBytes) + (layout.scaleWords ? poolBytes(rows * layout.scaleWords * 4) : 0);
     if (rowBytes > widestRow.bytes) widestRow = { name, bytes: rowBytes };
   }
 
   if (options.vision && config.vision && checkpoint.has('model.visual.patch_embed.proj.weight')) weights += visionWeightBytes(config.vision, checkpoint, options.storage);
 
   const c = config;
-  const rowBytesOf = (cols: number) => Math.ceil(cols / 2) * pairBytes;
-  let decodeWeights = weights - (c.tieWordEmbeddings ? 0 : (c.vocabSize - 1) * rowBytesOf(c.hiddenSize));
+  const rowBytesOf = (cols: number, rowFormat: WeightFormat) => {
+    const layout = matrixLayout(1, cols, rowFormat, options.groupSize);
+    return (layout.rowWords + layout.scaleWords) * 4;
+  };
+  const embedFormat = fp8TensorOf(checkpoint, names.embed, config.quantization) ? options.storage : format;
+  let decodeWeights = weights - (c.tieWordEmbeddings ? 0 : (c.vocabSize - 1) * rowBytesOf(c.hiddenSize, embedFormat));
   let widestExpert: RequiredBytes['widestExpert'] = null;
   if (c.moe) {
     const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im } = c.moe;
-    const gateUp = 2 * Im * rowBytesOf(c.hiddenSize);
-    const down = c.hiddenSize * rowBytesOf(Im);
+    const gateUp = 2 * Im * rowBytesOf(c.hiddenSize, options.storage);
+    const down = c.hiddenSize * rowBytesOf(Im, options.storage);
     const moeLayers = names.experts.filter((e) => e !== null);
     decodeWeights -= moeLayers.length * (E - k) * (gateUp + down);
     const [first] = moeLayers;
@@ -163,7 +174,7 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
   const reasons: string[] = [];
   const { widestRow, widestExpert } = required;
   if (widestRow.bytes > bindingMax) {
-    reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
+    reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.quant ?? options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
   }
   if (widestExpert && widestExpert.bytes > bindingMax) {
     reasons.push(`One expert of ${widestExpert.name} needs ${formatBytes(widestExpert.bytes)} in ${options.storage} storage and is kept whole in one buffer, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);

@@ -66,13 +66,19 @@ export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan):
   if (plan.visual) recordVisualEmbeddings(b, k, s, plan.visual);
   if (plan.capture) b.copy(s.x, 0, plan.capture.embeddings, 0, rowBytes);
 
+  // Each layer's two RMSNorms are fused into the first matmul that reads them (an MoE block's is not).
+  const eps = c.rmsNormEps;
   m.layers.forEach((layer, i) => {
-    k.rmsNorm.record(b, { x: s.x, weight: layer.inputNorm, y: s.xn, rows: T, n: H, eps: c.rmsNormEps });
-    if (layer.mixer instanceof LinearAttentionLayer) layer.mixer.record(b, k, s, T, plan.deltaForm);
-    else layer.mixer.record(b, k, s, T);
-    k.rmsNorm.record(b, { x: s.x, weight: layer.postNorm, y: s.xn, rows: T, n: H, eps: c.rmsNormEps });
-    if (isMoeWeights(layer.mlp)) recordMoe(b, k, s, layer.mlp, T);
-    else recordMlp(b, k, s, layer.mlp, T);
+    const inputNorm = { weight: layer.inputNorm, eps };
+    if (layer.mixer instanceof LinearAttentionLayer) layer.mixer.record(b, k, s, T, inputNorm, plan.deltaForm);
+    else layer.mixer.record(b, k, s, T, inputNorm);
+    if (isMoeWeights(layer.mlp)) {
+      // The router, the shared expert and the routed experts all read one normed input.
+      k.rmsNorm.record(b, { x: s.x, weight: layer.postNorm, y: s.xn, rows: T, n: H, eps });
+      recordMoe(b, k, s, layer.mlp, T);
+    } else {
+      recordMlp(b, k, s, layer.mlp, T, { weight: layer.postNorm, eps });
+    }
     if (plan.visual && i < plan.visual.levels) {
       if (plan.capture?.beforeDeepstack) b.copy(s.x, 0, plan.capture.beforeDeepstack, i * rowBytes, rowBytes);
       recordDeepstack(b, k, s, plan.visual, i);
@@ -80,17 +86,19 @@ export function buildForward(ctx: GpuContext, m: ModelParts, plan: ForwardPlan):
     if (plan.capture) b.copy(s.x, 0, plan.capture.layerOutputs, i * rowBytes, rowBytes);
   });
 
-  // Verification needs every position's final hidden state; generation only the last one.
-  const allRows = Boolean(plan.allLogits || plan.capture);
-  const normRows = allRows ? T : 1;
-  k.rmsNorm.record(b, { x: s.x, weight: m.finalNorm, y: s.xn, rows: normRows, n: H, eps: c.rmsNormEps, inOffset: allRows ? 0 : (T - 1) * H });
-  if (plan.capture) b.copy(s.xn, 0, plan.capture.finalHidden, 0, rowBytes);
-  if (plan.allLogits) {
-    k.matmul.record(b, { x: s.xn, w: m.lmHead, y: plan.allLogits, T });
-    b.copy(plan.allLogits, (T - 1) * c.vocabSize * 4, s.logits, 0, c.vocabSize * 4);
+  // Verification needs every position's logits; generation only the last one's. The final norm
+  // is fused into lm_head, except when --verbose captures the normed hidden state itself.
+  const logits = plan.allLogits ?? s.logits;
+  const rows = plan.allLogits ? T : 1;
+  const lastRow = (T - rows) * H;
+  if (plan.capture) {
+    k.rmsNorm.record(b, { x: s.x, weight: m.finalNorm, y: s.xn, rows: T, n: H, eps });
+    b.copy(s.xn, 0, plan.capture.finalHidden, 0, rowBytes);
+    k.matmul.record(b, { x: s.xn, xOffset: lastRow, w: m.lmHead, y: logits, T: rows });
   } else {
-    k.matmul.record(b, { x: s.xn, xOffset: (normRows - 1) * H, w: m.lmHead, y: s.logits, T: 1 });
+    k.matmul.record(b, { x: s.x, xOffset: lastRow, w: m.lmHead, y: logits, T: rows, norm: { weight: m.finalNorm, eps } });
   }
+  if (plan.allLogits) b.copy(plan.allLogits, (T - 1) * c.vocabSize * 4, s.logits, 0, c.vocabSize * 4);
   k.sampler.record(b, { logits: s.logits, counts: s.counts, token: s.token });
   return b.build();
 }

@@ -3,7 +3,7 @@ import { toF32, type FloatDtype } from '../loader/dtype.ts';
 import { checkNoFp8NaN, type Fp8Tensor } from '../loader/fp8.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { ProgramBuilder, type Program } from '../gpu/program.ts';
-import { uploadF32, type GpuMatrix } from '../gpu/weights.ts';
+import { matrixRowPairs, uploadF32, type GpuMatrix } from '../gpu/weights.ts';
 import { Fp8Dequant } from '../kernels/fp8-dequant.ts';
 
 /**
@@ -25,8 +25,11 @@ export class Fp8Uploader {
     return new Fp8Uploader(ctx, await Fp8Dequant.create(ctx), chunkBytes);
   }
 
-  /** Writes tensor `t` [rows, cols] into matrix rows rowBase..rowBase+rows-1; onChunk gets each chunk's bytes. */
-  async upload(matrix: GpuMatrix, rowBase: number, checkpoint: Checkpoint, t: Fp8Tensor, signal: AbortSignal | undefined, onChunk: (bytes: number) => void): Promise<void> {
+  /**
+   * Writes row r of tensor `t` [rows, cols] into matrix row rowBase + r·rowStep (a step of 2
+   * interleaves two tensors); onChunk gets each chunk's bytes.
+   */
+  async upload(matrix: GpuMatrix, rowBase: number, rowStep: number, checkpoint: Checkpoint, t: Fp8Tensor, signal: AbortSignal | undefined, onChunk: (bytes: number) => void): Promise<void> {
     const { ctx } = this;
     const { name, file, shape: [, cols] } = t.weight;
     const scale = uploadF32(ctx, `${name}.scale`, toF32(await checkpoint.readTensor(t.scale.name, signal), t.scale.dtype as FloatDtype));
@@ -38,14 +41,15 @@ export class Fp8Uploader {
         const staging = this.stagingFor(words.byteLength);
         ctx.device.queue.writeBuffer(staging, 0, words.buffer, words.byteOffset, words.byteLength);
         const b = new ProgramBuilder(ctx, `fp8_dequant.${name}`);
-        const first = rowBase + chunk.rowStart;
+        const end = chunk.rowStart + chunk.rows;
         for (const part of matrix.parts) {
-          const from = Math.max(first, part.rowStart);
-          const to = Math.min(first + chunk.rows, part.rowStart + part.rows);
+          // Tensor rows whose matrix row falls in this part.
+          const from = Math.max(chunk.rowStart, Math.ceil((part.rowStart - rowBase) / rowStep));
+          const to = Math.min(end, Math.floor((part.rowStart + part.rows - 1 - rowBase) / rowStep) + 1);
           if (from >= to) continue;
           this.kernel.record(b, {
-            fp8: staging, scale, out: part.buffer, rows: to - from, cols,
-            srcRow: from - first, dstRow: from - part.rowStart, tensorRow: chunk.rowStart, block: t.block,
+            fp8: staging, scale, out: part.buffer, rows: to - from, cols, rowPairs: matrixRowPairs(matrix),
+            srcRow: from - chunk.rowStart, dstRow: rowBase + from * rowStep - part.rowStart, dstStep: rowStep, tensorRow: chunk.rowStart, block: t.block,
           });
         }
         const program = b.build();

@@ -4,8 +4,17 @@ import type { MoeMlpNames } from '../loader/names.ts';
 import type { GpuMatrix } from '../gpu/weights.ts';
 import type { MoeWeights } from '../layers/moe.ts';
 
-/** Uploads checkpoint tensors stacked by rows as one matrix; `rowGroup` rows never straddle two buffers. */
-export type MatrixLoader = (label: string, tensors: string[], rowGroup?: number) => Promise<GpuMatrix>;
+export interface MatrixLayoutRequest {
+  /** Alternate the rows of the (same-shaped) tensors instead of stacking them. */
+  interleaved?: boolean;
+  /** Blocks of this many rows never straddle two buffers. */
+  rowGroup?: number;
+  /** Keep f16/f32 pairs whatever the load's weight format: for kernels that read pairs. */
+  pairs?: boolean;
+}
+
+/** Uploads checkpoint tensors stacked by rows as one matrix. */
+export type MatrixLoader = (label: string, tensors: string[], layout?: MatrixLayoutRequest) => Promise<GpuMatrix>;
 
 /**
  * One MoE layer's weights: the router, the shared expert's gate and its gate/up projections fused
@@ -17,7 +26,7 @@ export async function loadMoeWeights(matrix: MatrixLoader, c: Qwen35Config, n: M
   return {
     routerShared: await matrix(`layer${layer}.router_shared`, [n.router, n.sharedExpertGate, n.sharedGate, n.sharedUp]),
     sharedDown: await matrix(`layer${layer}.shared_down`, [n.sharedDown]),
-    expertsGateUp: await matrix(`layer${layer}.experts.gate_up`, experts.gateUp, 2 * Im),
-    expertsDown: await matrix(`layer${layer}.experts.down`, experts.down, c.hiddenSize),
+    expertsGateUp: await matrix(`layer${layer}.experts.gate_up`, experts.gateUp, { rowGroup: 2 * Im, pairs: true }),
+    expertsDown: await matrix(`layer${layer}.experts.down`, experts.down, { rowGroup: c.hiddenSize, pairs: true }),
   };
 }

@@ -1,16 +1,16 @@
 import type { Qwen35Config } from '../loader/config.ts';
 import type { Checkpoint } from '../loader/checkpoint.ts';
-import { toF32, toF32Padded, toHalfPacked } from '../loader/dtype.ts';
+import { toF32, toF32Padded, toHalfPacked, type FloatDtype } from '../loader/dtype.ts';
 import { AbortError, CheckpointError } from '../loader/errors.ts';
 import { checkpointWeightNames } from '../loader/expert-layout.ts';
 import { fp8TensorOf } from '../loader/fp8.ts';
 import type { GpuContext } from '../gpu/context.ts';
-import { allocateMatrix, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
+import { allocateMatrix, uploadF32, writeMatrixRows, writeRowsF32, type GpuMatrix, type WeightFormat } from '../gpu/weights.ts';
 import type { FullAttentionWeights } from '../layers/full-attention.ts';
 import type { LinearAttentionWeights } from '../layers/linear-attention.ts';
 import type { MlpWeights } from '../layers/mlp.ts';
-import type { MoeWeights } from '../layers/moe.ts';
-import { loadMoeWeights } from './load-moe.ts';
+import { isMoeWeights, type MoeWeights } from '../layers/moe.ts';
+import { loadMoeWeights, type MatrixLoader } from './load-moe.ts';
 import { Fp8Uploader } from './fp8-upload.ts';
 
 export interface LoadProgress {
@@ -24,6 +24,13 @@ export interface LayerWeights {
   postNorm: GPUBuffer;
   mixer: ({ kind: 'linear_attention' } & LinearAttentionWeights) | ({ kind: 'full_attention' } & FullAttentionWeights);
   mlp: MlpWeights | MoeWeights;
+}
+
+/** How matrices are stored: the format of every matrix (embeddings and lm_head included). */
+export interface WeightOptions {
+  format: WeightFormat;
+  /** Values per scale of q8/q4 (a multiple of 32; default DEFAULT_GROUP_SIZE). */
+  groupSize?: number;
 }
 
 export interface ModelWeights {
@@ -42,16 +49,21 @@ export const CHUNK_BYTES = 1 << 20;
 
 /**
  * Streams the text model's tensors from the checkpoint into GPU buffers in the engine's layout:
- * matrices in half (or f32) pair storage, fused where one matmul can serve several projections;
- * zero-centred norm weights (Qwen3.5) as 1 + w, plain ones (Qwen3) as they are; small vectors in float32.
- * Block-wise FP8 matrices are dequantized on the GPU into the same storage (fp8-upload.ts).
+ * matrices in the chosen weight format (q8/q4 quantized chunk by chunk on the CPU as they stream
+ * past), fused where one matmul can serve several projections, the MLP's gate and up rows
+ * interleaved for the fused gate/up + SwiGLU kernel; zero-centred norm weights (Qwen3.5) as 1 + w,
+ * plain ones (Qwen3) as they are; small vectors in float32. Block-wise FP8 matrices are
+ * dequantized on the GPU into f16/f32 storage (fp8-upload.ts), as are an MoE block's routed
+ * experts, which their kernels read pair by pair.
  */
 export async function loadWeights(
   ctx: GpuContext,
   checkpoint: Checkpoint,
   c: Qwen35Config,
-  options: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void },
+  options: { signal?: AbortSignal; onProgress?: (p: LoadProgress) => void; weights?: WeightOptions },
 ): Promise<ModelWeights> {
+  const format = options.weights?.format ?? ctx.storage;
+  const groupSize = options.weights?.groupSize;
   const names = checkpointWeightNames(c, checkpoint);
   // Shapes, and every FP8 tensor's scales, are checked before anything is uploaded.
   for (const [name, shape] of names.expectedShapes) {
@@ -67,31 +79,71 @@ export async function loadWeights(
     options.onProgress?.({ loadedBytes, totalBytes, tensor });
   };
 
+  const floatDtype = (name: string): FloatDtype => {
+    const info = checkpoint.get(name);
+    if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16, F32 or block-scaled F8_E4M3`);
+    return info.dtype;
+  };
+  /** Writes chunk rows (each `stride` rows apart from `row`) in the matrix's format. */
+  const writeChunk = (m: GpuMatrix, row: number, stride: number, bytes: Uint8Array[], dtype: FloatDtype, rows: number) => {
+    const cols = m.cols;
+    if (m.format === 'q8' || m.format === 'q4') {
+      const values = bytes.map((b) => toF32(b, dtype));
+      writeRowsF32(ctx, m, row, interleave(values, rows, cols, stride));
+    } else {
+      const pairs = bytes.map((b) => (m.format === 'f16' ? toHalfPacked(b, dtype, rows, cols) : new Uint32Array(toF32Padded(b, dtype, rows, cols).buffer)));
+      writeMatrixRows(ctx, m, row, interleave(pairs, rows, pairs[0].length / rows, stride));
+    }
+  };
+
   // Matrix rows are everything before a tensor's last dim ([E, 2Im, H] experts: E·2Im rows).
   const matrixRows = (shape: number[]) => shape.slice(0, -1).reduce((a, b) => a * b, 1);
-  const matrix = async (label: string, tensors: string[], rowGroup?: number): Promise<GpuMatrix> => {
+  const matrix: MatrixLoader = async (label, tensors, layout = {}) => {
     const shapes = tensors.map((n) => checkpoint.get(n).shape);
     const cols = shapes[0][shapes[0].length - 1];
     const rows = shapes.reduce((sum, s) => sum + matrixRows(s), 0);
-    const m = allocateMatrix(ctx, label, rows, cols, rowGroup);
+    const quantized = tensors.map((n) => fp8TensorOf(checkpoint, n, c.quantization));
+    const stored = layout.pairs || quantized.some(Boolean) ? ctx.storage : format;
+    const m = allocateMatrix(ctx, label, rows, cols, { format: stored, groupSize, rowGroup: layout.rowGroup });
+    // Interleaved tensors (same shape) alternate rows: row r of tensor i lands at r·count + i.
+    const step = layout.interleaved ? tensors.length : 1;
+    const fp8Upload = async (t: NonNullable<(typeof quantized)[number]>, rowBase: number) => {
+      fp8 ??= await Fp8Uploader.create(ctx, CHUNK_BYTES);
+      await fp8.upload(m, rowBase, step, checkpoint, t, options.signal, (bytes) => progress(t.weight.name, bytes));
+    };
+    if (layout.interleaved && !quantized.some(Boolean)) {
+      const [a, b] = tensors;
+      const dtype = floatDtype(a);
+      if (floatDtype(b) !== dtype) throw new CheckpointError(checkpoint.get(b).file, `${b} has dtype ${floatDtype(b)} but ${a} has ${dtype}; they are loaded together`);
+      const second = checkpoint.readTensorRows(b, CHUNK_BYTES, options.signal);
+      for await (const chunk of checkpoint.readTensorRows(a, CHUNK_BYTES, options.signal)) {
+        const other = (await second.next()).value;
+        if (options.signal?.aborted) throw new AbortError('Loading the model');
+        writeChunk(m, 2 * chunk.rowStart, 2, [chunk.bytes, other!.bytes], dtype, chunk.rows);
+        progress(a, chunk.bytes.byteLength + other!.bytes.byteLength);
+      }
+      return m;
+    }
+    if (layout.interleaved) {
+      const plain = tensors.find((_, i) => !quantized[i]);
+      if (plain) throw new CheckpointError(checkpoint.get(plain).file, `${plain} is not FP8 but ${tensors.find((_, i) => quantized[i])} is; they are loaded together`);
+      for (const [i, t] of quantized.entries()) await fp8Upload(t!, i);
+      return m;
+    }
     let rowBase = 0;
-    for (const name of tensors) {
+    for (const [i, name] of tensors.entries()) {
       const info = checkpoint.get(name);
-      const quantized = fp8TensorOf(checkpoint, name, c.quantization);
-      if (quantized) {
-        fp8 ??= await Fp8Uploader.create(ctx, CHUNK_BYTES);
-        await fp8.upload(m, rowBase, checkpoint, quantized, options.signal, (bytes) => progress(name, bytes));
+      const t = quantized[i];
+      if (t) {
+        await fp8Upload(t, rowBase);
         rowBase += info.shape[0];
         continue;
       }
-      if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16, F32 or block-scaled F8_E4M3`);
-      const dtype = info.dtype;
+      const dtype = floatDtype(name);
       const perRow = matrixRows(info.shape) / info.shape[0];
       for await (const chunk of checkpoint.readTensorRows(name, CHUNK_BYTES, options.signal)) {
         if (options.signal?.aborted) throw new AbortError('Loading the model');
-        const rows = chunk.rows * perRow;
-        const data = ctx.storage === 'f16' ? toHalfPacked(chunk.bytes, dtype, rows, cols) : toF32Padded(chunk.bytes, dtype, rows, cols);
-        writeMatrixRows(ctx, m, rowBase + chunk.rowStart * perRow, data);
+        writeChunk(m, rowBase + chunk.rowStart * perRow, 1, [chunk.bytes], dtype, chunk.rows * perRow);
         progress(name, chunk.bytes.byteLength);
       }
       rowBase += matrixRows(info.shape);
@@ -117,7 +169,10 @@ export async function loadWeights(
     const postNorm = await vector(n.postNorm, c.zeroCentredNorms);
     const mlp = n.mlp.kind === 'moe'
       ? await loadMoeWeights(matrix, c, n.mlp, names.experts[i]!, i)
-      : { gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj]), down: await matrix(`layer${i}.down`, [n.mlp.downProj]) };
+      : {
+          gateUp: await matrix(`layer${i}.gate_up`, [n.mlp.gateProj, n.mlp.upProj], { interleaved: true }),
+          down: await matrix(`layer${i}.down`, [n.mlp.downProj]),
+        };
     const mixer: LayerWeights['mixer'] = n.mixer.kind === 'linear_attention'
       ? {
           kind: 'linear_attention',
@@ -141,4 +196,21 @@ export async function loadWeights(
   const lmHead = c.tieWordEmbeddings ? embedTokens : await matrix('lm_head', [names.lmHead]);
   fp8?.destroy();
   return { embedTokens, finalNorm, lmHead, layers };
+}
+
+/** The distinct weight layouts among a model's matrices: what its kernels must be compiled for. */
+export function weightFormatsOf(w: ModelWeights): { format: WeightFormat; groupSize: number }[] {
+  const mlpMatrices = (mlp: MlpWeights | MoeWeights) => (isMoeWeights(mlp) ? [mlp.routerShared, mlp.sharedDown] : [mlp.gateUp, mlp.down]);
+  const mixerMatrices = (m: LayerWeights['mixer']) => (m.kind === 'linear_attention' ? [m.inProj, m.outProj] : [m.qkv, m.oProj]);
+  const matrices = [w.embedTokens, w.lmHead, ...w.layers.flatMap((l) => [...mlpMatrices(l.mlp), ...mixerMatrices(l.mixer)])];
+  const seen = new Map(matrices.map((m) => [`${m.format}:${m.groupSize}`, { format: m.format, groupSize: m.groupSize }]));
+  return [...seen.values()];
+}
+
+/** Rows of `parts` (each [rows, width]) alternated: row r of part p lands at r * parts.length + p. */
+function interleave<T extends Float32Array | Uint32Array>(parts: T[], rows: number, width: number, stride: number): T {
+  if (stride === 1) return parts[0];
+  const out = new (parts[0].constructor as { new (n: number): T })(rows * stride * width);
+  for (let r = 0; r < rows; r++) parts.forEach((p, i) => out.set(p.subarray(r * width, (r + 1) * width), (r * stride + i) * width));
+  return out;
 }

@@ -2,17 +2,19 @@ import { parseQwen35Config, type Qwen35Config } from '../loader/config.ts';
 import { ContextLengthError, ModelTooLargeError } from '../loader/errors.ts';
 import { readJsonFile, type FileSource } from '../loader/file-source.ts';
 import { openCheckpoint } from '../loader/checkpoint.ts';
-import { GpuContext, type WeightStorage } from '../gpu/context.ts';
+import { GpuContext, type ShaderArith, type WeightStorage } from '../gpu/context.ts';
+import { matrixBytes, matrixRowBytes, type WeightFormat } from '../gpu/weights.ts';
 import type { Program } from '../gpu/program.ts';
 import { readF32 } from '../gpu/buffers.ts';
 import { SHADER_LIBS } from '../gpu/shader-libs.ts';
 import { FullAttentionLayer } from '../layers/full-attention.ts';
 import { createKernelSet } from '../layers/kernel-set.ts';
 import { LinearAttentionLayer } from '../layers/linear-attention.ts';
+import { isMoeWeights, moeDecodeBytes } from '../layers/moe.ts';
 import type { SamplingParams } from '../api.ts';
 import { buildForward, type Capture, type DecoderLayer, type ModelParts } from './forward.ts';
 import { estimateModelFit } from './fit.ts';
-import { loadWeights, type LoadProgress } from './load-weights.ts';
+import { loadWeights, weightFormatsOf, type LoadProgress, type ModelWeights } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
 import { PreparedVisual, type VisualSegment } from './visual-input.ts';
@@ -20,6 +22,14 @@ import { PreparedVisual, type VisualSegment } from './visual-input.ts';
 export interface LoadOptions {
   /** Weight storage on the GPU: 'f16' (default; exact for BF16 checkpoints within f16 range) or 'f32'. */
   storage?: WeightStorage;
+  /**
+   * Matrix format, embeddings and lm_head included: 'f16' (default), 'f32', or quantized on load
+   * to 'q8' / 'q4' with one f16 scale per `groupSize` values (weight-formats.ts).
+   */
+  quant?: WeightFormat;
+  groupSize?: number;
+  /** Arithmetic of the kernels written for it: 'auto' (default) is f16 where the device has shader-f16. */
+  arith?: ShaderArith | 'auto';
   /** Tokens the KV cache holds (default min(max_position_embeddings, 4096)). */
   maxContext?: number;
   /** Tokens per prefill program (default 128); a longer prompt runs in several. */
@@ -64,26 +74,37 @@ export class Qwen35Model {
     readonly maxContext: number,
     /** Bytes of weights on the GPU. */
     readonly weightBytes: number,
-    /** Weight bytes one decode step reads: all but the unchosen experts and the other embedding rows. */
-    readonly decodeBytesPerToken: number,
   ) {
     this.readback = ctx.device.createBuffer({ label: 'token.readback', size: 4, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
   }
 
   static async load(device: GPUDevice, source: FileSource, options: LoadOptions = {}): Promise<Qwen35Model> {
     const config = parseQwen35Config(await readJsonFile(source, 'config.json'));
-    const ctx = new GpuContext(device, options.storage ?? 'f16', SHADER_LIBS, options.maxBindingBytes);
-    const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
-    const chunk = Math.min(options.prefillChunk ?? 128, maxContext);
+    const { maxContext, chunk } = plannedSizes(config, options);
+    return Qwen35Model.create(device, config, options, async (ctx) => {
+      const checkpoint = await openCheckpoint(source);
+      const format = options.quant ?? ctx.storage;
+      // Say what does not fit before allocating anything, from config.json and the headers alone.
+      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: chunk, storage: ctx.storage, quant: format });
+      if (!fit.fits) throw new ModelTooLargeError(`The model does not fit this GPU: ${fit.reasons.join('; ')}`);
+      return loadWeights(ctx, checkpoint, config, { ...options, weights: { format, groupSize: options.groupSize } });
+    });
+  }
+
+  /**
+   * A model from weights made by `makeWeights` in the returned context: the checkpoint loader, or
+   * the benchmark's random weights generated on the GPU. Frees every buffer if anything fails.
+   */
+  static async create(device: GPUDevice, config: Qwen35Config, options: LoadOptions, makeWeights: (ctx: GpuContext) => Promise<ModelWeights>): Promise<Qwen35Model> {
+    const storage = options.storage ?? (options.quant === 'f32' ? 'f32' : 'f16');
+    const arith = options.arith === 'auto' || options.arith === undefined ? (device.features.has('shader-f16') ? 'f16' : 'f32') : options.arith;
+    const ctx = new GpuContext(device, storage, SHADER_LIBS, options.maxBindingBytes, { arith });
+    const { maxContext, chunk } = plannedSizes(config, options);
     device.pushErrorScope('out-of-memory');
     try {
-      const checkpoint = await openCheckpoint(source);
-      // Say what does not fit before allocating anything, from config.json and the headers alone.
-      const fit = estimateModelFit(config, checkpoint, device.limits, { maxContext, prefillChunk: chunk, storage: ctx.storage });
-      if (!fit.fits) throw new ModelTooLargeError(`The model does not fit this GPU: ${fit.reasons.join('; ')}`);
-      const weights = await loadWeights(ctx, checkpoint, config, options);
+      const weights = await makeWeights(ctx);
       const weightBytes = ctx.pool.allocatedBytes;
-      const kernels = await createKernelSet(ctx, config);
+      const kernels = await createKernelSet(ctx, config, weightFormatsOf(weights));
       const scratch = allocateScratch(ctx, config, chunk);
       const layers: DecoderLayer[] = weights.layers.map((w, i) => ({
         inputNorm: w.inputNorm,
@@ -96,7 +117,7 @@ export class Qwen35Model {
       const oom = await device.popErrorScope();
       if (oom) throw new ModelTooLargeError(`The GPU ran out of memory loading the model (${oom.message})`);
       const parts: ModelParts = { config, kernels, scratch, embedTokens: weights.embedTokens, finalNorm: weights.finalNorm, lmHead: weights.lmHead, layers };
-      const model = new Qwen35Model(ctx, config, parts, maxContext, weightBytes, fit.breakdown.decodeWeights);
+      const model = new Qwen35Model(ctx, config, parts, maxContext, weightBytes);
       model.reset();
       return model;
     } catch (e) {
@@ -113,6 +134,23 @@ export class Qwen35Model {
 
   get gpuBytes(): number {
     return this.ctx.pool.allocatedBytes;
+  }
+
+  /**
+   * Bytes one decode step reads at `position` tokens of context: every matrix of every layer and
+   * all of lm_head, one embedding row, the norm vectors, the delta-rule state and the KV rows in
+   * use. The benchmark divides by it; a model that reads less per token (MoE: only the routed
+   * experts) reports that here.
+   */
+  decodeBytesPerToken(position = this.cachePos): number {
+    const p = this.parts;
+    let bytes = matrixRowBytes(p.embedTokens) + matrixBytes(p.lmHead) + p.finalNorm.size;
+    for (const layer of p.layers) {
+      const mlp = isMoeWeights(layer.mlp) ? moeDecodeBytes(layer.mlp, this.config.moe!) : matrixBytes(layer.mlp.gateUp) + matrixBytes(layer.mlp.down);
+      bytes += layer.inputNorm.size + layer.postNorm.size + mlp;
+      bytes += layer.mixer.decodeBytes(position + 1);
+    }
+    return bytes;
   }
 
   /** Dispatches and compute passes of one decode step (one command buffer). */
@@ -250,4 +288,9 @@ export class Qwen35Model {
     this.seedState = s;
     return s;
   }
+}
+
+function plannedSizes(config: Qwen35Config, options: LoadOptions): { maxContext: number; chunk: number } {
+  const maxContext = options.maxContext ?? Math.min(config.maxPositionEmbeddings, 4096);
+  return { maxContext, chunk: Math.min(options.prefillChunk ?? 128, maxContext) };
 }

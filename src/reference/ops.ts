@@ -8,3 +8,4 @@ export { gatedRmsNorm, rmsNorm } from './rmsnorm.ts';
 export { mropeAxis, ropeInPlace, type RopeSpec } from './rope.ts';
 export { sampleToken } from './sample.ts';
 export { decodeE4M3, dequantFp8 } from './fp8.ts';
+export { decodeRows, type StoredRows } from './quant.ts';

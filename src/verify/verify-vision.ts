@@ -10,7 +10,7 @@ import { prepareVisuals, type VisualSource } from '../vision/preprocess.ts';
 import { loadProcessorConfigs } from '../vision/processor-config.ts';
 import { compare, describe } from './compare.ts';
 import { fixturePictures } from './fixture-pictures.ts';
-import type { ReferenceTensors } from './verify-fixture.ts';
+import type { ReferenceTensors } from './reference-tensors.ts';
 
 /** The vision part of the JSON line `npm run verify` prints last. */
 export interface VisionOutcome {

@@ -1,8 +1,10 @@
-import { GpuContext, type WeightStorage } from '../../src/gpu/context.ts';
+import { GpuContext, type ContextOptions, type WeightStorage } from '../../src/gpu/context.ts';
 import { readF32 } from '../../src/gpu/buffers.ts';
 import { ProgramBuilder } from '../../src/gpu/program.ts';
 import { SHADER_LIBS } from '../../src/gpu/shader-libs.ts';
-import { allocateMatrix, writeMatrixRows, type GpuMatrix } from '../../src/gpu/weights.ts';
+import { allocateMatrix, matrixLayout, writeMatrixRows, writeRowsF32, type GpuMatrix, type WeightFormat } from '../../src/gpu/weights.ts';
+import { encodeRows } from '../../src/gpu/weight-formats.ts';
+import { decodeRows } from '../../src/reference/quant.ts';
 import { toF32Padded, toHalfPacked } from '../../src/loader/dtype.ts';
 import { nodeDevice } from '../../scripts/node-gpu.ts';
 
@@ -14,8 +16,8 @@ export function testDevice(): Promise<GPUDevice> {
   return devicePromise;
 }
 
-export async function testContext(storage: WeightStorage = 'f16', maxBindingBytes?: number): Promise<GpuContext> {
-  return new GpuContext(await testDevice(), storage, SHADER_LIBS, maxBindingBytes);
+export async function testContext(storage: WeightStorage = 'f16', maxBindingBytes?: number, options?: ContextOptions): Promise<GpuContext> {
+  return new GpuContext(await testDevice(), storage, SHADER_LIBS, maxBindingBytes, options);
 }
 
 export function upload(ctx: GpuContext, data: Float32Array | Uint32Array | Int32Array, label = 'test'): GPUBuffer {
@@ -30,10 +32,22 @@ export function emptyF32(ctx: GpuContext, count: number, label = 'out'): GPUBuff
 
 /** Uploads an f32 [rows, cols] matrix in the context's storage format (values should be f16-exact for f16). */
 export function uploadMatrix(ctx: GpuContext, data: Float32Array, rows: number, cols: number, label = 'W', rowGroup?: number): GpuMatrix {
-  const m = allocateMatrix(ctx, label, rows, cols, rowGroup);
+  const m = allocateMatrix(ctx, label, rows, cols, { rowGroup });
   const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   writeMatrixRows(ctx, m, 0, ctx.storage === 'f16' ? toHalfPacked(bytes, 'F32', rows, cols) : toF32Padded(bytes, 'F32', rows, cols));
   return m;
+}
+
+/**
+ * Uploads f32 [rows, cols] values in any weight format; returns the matrix and the values its
+ * format actually stores (decoded by the reference decoder), which the reference multiplies by.
+ */
+export function uploadFormatted(ctx: GpuContext, data: Float32Array, rows: number, cols: number, format: WeightFormat, groupSize?: number, label = 'W'): { m: GpuMatrix; stored: Float32Array } {
+  const m = allocateMatrix(ctx, label, rows, cols, { format, groupSize });
+  writeRowsF32(ctx, m, 0, data);
+  const layout = matrixLayout(rows, cols, format, groupSize);
+  const { words, scales } = encodeRows(data, rows, layout);
+  return { m, stored: decodeRows(words, scales, rows, layout) };
 }
 
 /** Builds a one-off program, runs it with the given step values, and waits for it. */
