@@ -4,7 +4,7 @@ import { AbortError, CheckpointError } from '../loader/errors.ts';
 import type { VisionConfig } from '../loader/vision-config.ts';
 import { visionWeightNames, type LinearNames, type MergerNames, type NormNames } from '../loader/vision-names.ts';
 import type { GpuContext, WeightStorage } from '../gpu/context.ts';
-import { allocateMatrix, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
+import { allocateMatrix, matrixLayout, uploadF32, writeMatrixRows, type GpuMatrix } from '../gpu/weights.ts';
 import type { LinearWeights, MergerWeights, NormWeights, VisionBlockWeights } from '../layers/vision-block.ts';
 import type { LoadProgress } from './load-weights.ts';
 
@@ -81,13 +81,12 @@ export async function loadVisionWeights(
 
 /** Bytes loadVisionWeights leaves on the GPU, from the checkpoint headers alone (for the fit estimate). */
 export function visionWeightBytes(v: VisionConfig, checkpoint: Checkpoint, storage: WeightStorage): number {
-  const pairBytes = storage === 'f16' ? 4 : 8;
   let bytes = 0;
   for (const [name, shape] of visionWeightNames(v).expectedShapes) {
     checkpoint.expectShape(name, shape);
     const padded = (n: number) => Math.max(4, Math.ceil(n / 4) * 4);
     if (shape.length === 1) bytes += padded(shape[0] * 4);
-    else bytes += padded(shape[0] * Math.ceil(shape.slice(1).reduce((a, b) => a * b, 1) / 2) * pairBytes);
+    else bytes += padded(shape[0] * matrixLayout(shape[0], shape.slice(1).reduce((a, b) => a * b, 1), storage).rowWords * 4);
   }
   return bytes;
 }
