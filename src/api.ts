@@ -178,6 +178,12 @@ export interface LoadOptions {
    * (quantized while loading: about 1/2 or 1/4 the memory and bytes read per token), or 'f32'.
    */
   quant?: 'f16' | 'q8' | 'q4' | 'f32';
+  /**
+   * GPU memory the model may take. WebGPU does not tell how much memory a GPU has, so the engine
+   * checks only the adapter's buffer limits unless told: with a budget, a model that needs more is
+   * refused before anything is downloaded, and the reason gives the numbers.
+   */
+  memoryBudgetBytes?: number;
 }
 
 /**
@@ -187,7 +193,7 @@ export interface LoadOptions {
  */
 export interface EngineApi {
   /** Whether `model` (repo id or base URL) fits this GPU, from its config and checkpoint headers alone. */
-  checkFit(model: string, options?: { maxContext?: number }): Promise<ModelFit>;
+  checkFit(model: string, options?: LoadOptions): Promise<ModelFit>;
   load(model: string, options?: LoadOptions, onProgress?: (p: LoadProgress) => void): Promise<ModelInfo>;
   chat(messages: ChatMessage[], options: ChatOptions, onChunk: (chunk: ChatChunk) => void): Promise<ChatResult>;
   /** Stops the running chat (it resolves with finishReason 'abort') or an in-progress load. */

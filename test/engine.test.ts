@@ -51,6 +51,17 @@ test('checkFit says what a load costs before downloading it; unknown and unsuppo
   assert.ok(fit.downloadBytes > 800_000 && fit.cachedBytes === 0, `${fit.downloadBytes} ${fit.cachedBytes}`);
   assert.match(fit.gpu, /buffers up to/);
   assert.ok(bytesRequested(`/${TINY}/model.safetensors`) < 20_000, 'only the checkpoint header was read');
+  // A memory budget decides, with the numbers; q4 weights need less than f16 ones.
+  const q4 = await engine.checkFit(tiny, { maxContext: 256, quant: 'q4' });
+  assert.ok(q4.fits && q4.requiredBytes < fit.requiredBytes, `${q4.requiredBytes} vs ${fit.requiredBytes}`);
+  const budget = { maxContext: 256, memoryBudgetBytes: q4.requiredBytes + 1 };
+  const tight = await engine.checkFit(tiny, budget);
+  assert.equal(tight.fits, false);
+  assert.match(tight.reasons[0], /^The model needs [\d.]+ MiB of GPU memory \(weights .*\), more than the budget of/);
+  control.log = [];
+  await assert.rejects(engine.load(tiny, budget), { name: 'ModelTooLargeError', code: 'model-too-large', message: /more than the budget/ });
+  assert.ok(bytesRequested(`/${TINY}/model.safetensors`) < 20_000, 'a refused load downloads no weights');
+  assert.equal((await engine.checkFit(tiny, { ...budget, quant: 'q4' })).fits, true);
 
   await assert.rejects(engine.checkFit(`${server.url}no-such-model/`), { name: 'ModelNotFoundError', code: 'model-not-found', message: /no-such-model.*HTTP 404/ });
   await assert.rejects(engine.load(`${server.url}no-such-model`), { name: 'ModelNotFoundError' });

@@ -108,8 +108,9 @@ test('FP8 weights count as dequantized matrices in the chosen storage, plus the 
   assert.ok(f16.wholeBuffers.some((b) => b.label === 'fp8_dequant.staging'));
   const bf16 = await open(fixture('qwen3vl-tiny-image'));
   assert.equal(estimateRequiredBytes(bf16.config, bf16.checkpoint, options).loadTransient, 0);
-  // A budget between the resident bytes and the load peak is reported.
+  // A budget between the resident bytes and the load peak is not enough.
   const fit = estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, memoryBudgetBytes: f16.total + 1 });
+  assert.equal(fit.fits, false);
   assert.match(fit.reasons[0], /more than the budget/);
 });
 
@@ -149,14 +150,18 @@ test('a scratch buffer sized by the prefill chunk is checked too', async () => {
   assert.ok(fit.reasons.some((r) => /^Buffer scratch\.proj needs/.test(r)), fit.reasons.join('\n'));
 });
 
-test('over the memory budget is reported but not decided', async () => {
+test('over the memory budget does not fit, and says so with the numbers; q4 needs less', async () => {
   const { config, checkpoint } = await open(fixture('qwen35-tiny-text'));
   const options: FitOptions = { maxContext: 64, prefillChunk: 16, storage: 'f16' };
   const { total } = estimateRequiredBytes(config, checkpoint, options);
   const over = estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, memoryBudgetBytes: total - 1 });
-  assert.equal(over.fits, true);
-  assert.match(over.reasons[0], /more than the budget of/);
-  assert.deepEqual(estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, memoryBudgetBytes: total }).reasons, []);
+  assert.equal(over.fits, false);
+  assert.match(over.reasons[0], /^The model needs [\d.]+ KiB of GPU memory \(weights [\d.]+ KiB, KV cache .*\), more than the budget of/);
+  const exact = estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, memoryBudgetBytes: total });
+  assert.deepEqual([exact.fits, exact.reasons], [true, []]);
+  const q4 = estimateModelFit(config, checkpoint, limits(2 ** 30), { ...options, quant: 'q4', memoryBudgetBytes: total - 1 });
+  assert.equal(q4.fits, true, 'quantized weights fit the budget the f16 ones exceed');
+  assert.ok(q4.requiredBytes < total);
 });
 
 test('decode bytes: all weights but the unchosen experts and, untied, all embedding rows but one', async () => {
@@ -263,12 +268,13 @@ test('Qwen3.5-35B-A3B from its headers: exact bytes, the bytes a decode step rea
   assert.equal(formatBytes(fit.breakdown.weights), '64.6 GiB');
   // Each layer's 1 GiB of gate/up experts splits into buffers by whole experts, so every buffer fits;
   // only the memory is too small, which the estimate states with the numbers before anything loads.
-  assert.equal(fit.fits, true);
+  assert.equal(fit.fits, false);
   assert.equal(fit.reasons.length, 1);
   assert.match(fit.reasons[0], /^The model needs 64\.8 GiB of GPU memory \(weights 64\.6 GiB, KV cache 160\.0 MiB, delta-rule state 62\.8 MiB, scratch 30\.8 MiB\), more than the budget of 8\.00 GiB/);
   // WebGPU's default 128 MiB bindings still hold one expert (4 MiB of gate/up rows); 2 MiB does not.
-  assert.equal(estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, options).fits, true);
-  const tiny = estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 21, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, options);
+  const unbudgeted = { ...options, memoryBudgetBytes: undefined };
+  assert.equal(estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 27, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, unbudgeted).fits, true);
+  const tiny = estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 21, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, unbudgeted);
   assert.equal(tiny.fits, false);
   assert.ok(tiny.reasons.some((r) => r.startsWith('One expert of model.language_model.layers.0.mlp.experts.gate_up_proj needs 4.00 MiB in f16 storage')), tiny.reasons.join('\n'));
 });

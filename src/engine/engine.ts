@@ -82,14 +82,12 @@ export class QwenEngine implements EngineApi {
     return new QwenEngine(async () => requestEngineDevice(await navigator.gpu?.requestAdapter()), new CacheStorageBlockStore());
   }
 
-  async checkFit(model: string, options: { maxContext?: number } = {}): Promise<ModelFit> {
+  async checkFit(model: string, options: LoadOptions = {}): Promise<ModelFit> {
     const device = await this.gpu();
     // Peeking reads config.json and the checkpoint headers without filling cache blocks: checking
     // costs kilobytes, not the first block of every shard.
     const repo = await this.open(model, { peek: true });
-    const fit = estimateModelFit(repo.config, repo.checkpoint, device.limits, {
-      maxContext: Math.min(options.maxContext ?? DEFAULT_CONTEXT, repo.config.maxPositionEmbeddings), prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true,
-    });
+    const fit = fitOf(repo, device, options);
     const reads = await plannedReads(repo);
     const downloadBytes = reads.reduce((sum, r) => sum + r.end - r.start, 0);
     const cachedBytes = await repo.source.storedBytes(reads);
@@ -112,11 +110,12 @@ export class QwenEngine implements EngineApi {
       const device = await this.gpu();
       // Everything up to the weights runs before the loaded model is let go: a wrong id, an
       // unsupported or too large model leaves the current one in place.
+      // The fit is decided from peeked headers, so a refused model costs no cache block of weights.
+      const fit = fitOf(await this.open(model, { peek: true }), device, options);
+      if (!fit.fits) throw new ModelTooLargeError(`${model} does not fit this GPU: ${fit.reasons.join('; ')}`);
       const repo = await this.open(model, { onProgress });
       const { config, source } = repo;
-      const maxContext = Math.min(options.maxContext ?? DEFAULT_CONTEXT, config.maxPositionEmbeddings);
-      const fit = estimateModelFit(config, repo.checkpoint, device.limits, { maxContext, prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true, quant: options.quant });
-      if (!fit.fits) throw new ModelTooLargeError(`${model} does not fit this GPU: ${fit.reasons.join('; ')}`);
+      const maxContext = contextOf(config, options);
       // Announce every byte the load will read, so progress has its totals from the start.
       source.planDownload(totalsByFile(await plannedReads(repo)));
       aborted();
@@ -300,4 +299,15 @@ function describeGpu(device: GPUDevice): string {
 
 function errorRecord(e: StorageError): { code: string; message: string } {
   return { code: e.code, message: e.message };
+}
+
+function contextOf(config: Qwen35Config, options: LoadOptions): number {
+  return Math.min(options.maxContext ?? DEFAULT_CONTEXT, config.maxPositionEmbeddings);
+}
+
+function fitOf(repo: OpenedRepo, device: GPUDevice, options: LoadOptions) {
+  return estimateModelFit(repo.config, repo.checkpoint, device.limits, {
+    maxContext: contextOf(repo.config, options), prefillChunk: PREFILL_CHUNK, storage: 'f16', vision: true,
+    quant: options.quant, memoryBudgetBytes: options.memoryBudgetBytes,
+  });
 }

@@ -23,7 +23,10 @@ export interface SizeOptions {
 }
 
 export interface FitOptions extends SizeOptions {
-  /** GPU memory the model may use. WebGPU exposes no memory size, so this is the caller's guess (unset: no check). */
+  /**
+   * GPU memory the model may use. WebGPU exposes no memory size, so only the caller can say (the
+   * app's setting, or what it knows of its users' devices); unset, memory is not checked.
+   */
   memoryBudgetBytes?: number;
 }
 
@@ -165,8 +168,8 @@ function scratchSizes(c: Qwen35Config, maxTokens: number): { label: string; byte
 
 /**
  * Whether a model fits a GPU with these limits, before downloading its weights. It does not fit
- * when one weight row or any unsplittable buffer exceeds what one buffer binding may hold; going
- * over the memory budget is reported but not decided, since the real memory size is unknown.
+ * when one weight row or any unsplittable buffer exceeds what one buffer binding may hold, or when
+ * its peak (resident bytes plus what a load holds on top) exceeds the memory budget, if one is given.
  */
 export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, limits: GPUSupportedLimits, options: FitOptions): ModelFitEstimate {
   const required = estimateRequiredBytes(config, checkpoint, options);
@@ -185,15 +188,15 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
     const hint = label.endsWith('.k_cache') ? `; maxContext ${Math.floor(bindingMax / kvPerToken)} or less would fit` : '';
     reasons.push(`Buffer ${label} needs ${formatBytes(bytes)}, but this GPU binds at most ${formatBytes(bindingMax)} per buffer${hint}`);
   }
-  const fits = reasons.length === 0;
   const budget = options.memoryBudgetBytes;
   const peak = required.total + required.loadTransient;
   if (budget !== undefined && peak > budget) {
     const { weights, kvCache, deltaState, scratch, loadTransient } = required;
     const transient = loadTransient ? `, ${formatBytes(loadTransient)} more while loading` : '';
     const parts = `weights ${formatBytes(weights)}, KV cache ${formatBytes(kvCache)}, delta-rule state ${formatBytes(deltaState)}, scratch ${formatBytes(scratch)}${transient}`;
-    reasons.push(`The model needs ${formatBytes(peak)} of GPU memory (${parts}), more than the budget of ${formatBytes(budget)}; loading may fail or the device may be lost`);
+    reasons.push(`The model needs ${formatBytes(peak)} of GPU memory (${parts}), more than the budget of ${formatBytes(budget)}`);
   }
+  const fits = reasons.length === 0;
   return { fits, requiredBytes: required.total, reasons, breakdown: required };
 }
 

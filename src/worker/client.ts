@@ -10,7 +10,7 @@ export interface ChatStream extends AsyncIterable<ChatChunk> {
 
 /** The engine as the page uses it, whichever side of the worker boundary it runs on. */
 export interface EngineClient {
-  checkFit(model: string, options?: { maxContext?: number }): Promise<ModelFit>;
+  checkFit(model: string, options?: LoadOptions): Promise<ModelFit>;
   load(model: string, options?: LoadOptions & { onProgress?: (p: LoadProgress) => void }): Promise<ModelInfo>;
   /** `transfer`: buffers in the messages (video frames) to move to the worker instead of copying; they become unusable here. */
   chat(messages: ChatMessage[], options?: ChatOptions, transfer?: Transferable[]): ChatStream;
