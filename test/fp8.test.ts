@@ -9,11 +9,15 @@ import { parseQwen35Config } from '../src/loader/config.ts';
 import { bf16ToF32, toF32, toF32Padded, toHalfPacked } from '../src/loader/dtype.ts';
 import { CheckpointError, ConfigError } from '../src/loader/errors.ts';
 import { MemorySource } from '../src/loader/file-source.ts';
-import { fp8TensorOf } from '../src/loader/fp8.ts';
+import { fp8RowsToF32, fp8TensorOf, type Fp8Tensor } from '../src/loader/fp8.ts';
 import type { Fp8Quantization } from '../src/loader/quantization.ts';
 import { readBuffer } from '../src/gpu/buffers.ts';
 import type { GpuContext, WeightStorage } from '../src/gpu/context.ts';
 import { allocateMatrix, type GpuMatrix } from '../src/gpu/weights.ts';
+import { encodeRows } from '../src/gpu/weight-formats.ts';
+import type { MlpWeights } from '../src/layers/mlp.ts';
+import { loadWeights } from '../src/model/load-weights.ts';
+import { NodeDirSource } from '../scripts/node-file-source.ts';
 import { Fp8Uploader } from '../src/model/fp8-upload.ts';
 import { Qwen35Model } from '../src/model/qwen35.ts';
 import { decodeE4M3, dequantFp8 } from '../src/reference/fp8.ts';
@@ -49,6 +53,43 @@ test('CPU dequantization equals transformers on the fixture weight, bit for bit'
   const [rows, cols] = info.shape;
   const got = dequantFp8(bytes, scale, rows, cols, [128, 128]);
   assert.deepEqual(got, reference.f32('fp8_dequant_example'));
+});
+
+test('the loader\'s CPU dequantization (FP8 → q8/q4) equals the reference: every code, odd shapes, rows from mid-tensor', () => {
+  for (const [rows, cols, block, rowStart] of [[7, 33, [4, 16], 0], [5, 128, [128, 128], 3], [9, 10, [2, 3], 4]] as [number, number, [number, number], number][]) {
+    const fp8 = randomFp8((rowStart + rows) * cols, rows + cols);
+    const scale = Float32Array.from(randomScalesBf16(Math.ceil((rowStart + rows) / block[0]) * Math.ceil(cols / block[1]), cols), bf16ToF32);
+    const tensor = { weight: { name: 'w', file: SINGLE_FILE, dtype: 'F8_E4M3', shape: [rowStart + rows, cols], begin: 0, end: 0 }, scale: { name: 'w_scale_inv', file: SINGLE_FILE, dtype: 'BF16', shape: [0, 0], begin: 0, end: 0 }, block } as Fp8Tensor;
+    const want = dequantFp8(fp8, scale, rowStart + rows, cols, block).subarray(rowStart * cols);
+    assert.deepEqual(fp8RowsToF32(tensor, scale, fp8.subarray(rowStart * cols), rowStart, rows), want, `${rows}×${cols} from row ${rowStart}`);
+  }
+});
+
+test('FP8 loaded as q8: the stored codes are the q8 encoding of the dequantized rows, gate and up interleaved', async () => {
+  const ctx = await testContext('f16');
+  const source = new NodeDirSource(FP8_FIXTURE.pathname);
+  const config = parseQwen35Config(JSON.parse(readFileSync(new URL('config.json', FP8_FIXTURE), 'utf8')));
+  const checkpoint = await openCheckpoint(source);
+  const weights = await loadWeights(ctx, checkpoint, config, { weights: { format: 'q8' } });
+  const { gateUp } = weights.layers[1].mlp as MlpWeights;
+  assert.equal(gateUp.format, 'q8');
+  const file = await openSafetensors(FP8_FIXTURE, 'model.safetensors');
+  const dequant = (name: string) => {
+    const { info, bytes } = file.raw(name);
+    return dequantFp8(bytes, file.f32(`${name}_scale_inv`), info.shape[0], info.shape[1], config.quantization!.blockSize);
+  };
+  const [gate, up] = ['gate_proj', 'up_proj'].map((p) => dequant(`model.language_model.layers.1.mlp.${p}.weight`));
+  const interleaved = new Float32Array(gate.length * 2);
+  const cols = gateUp.cols;
+  for (let r = 0; r < gateUp.rows / 2; r++) {
+    interleaved.set(gate.subarray(r * cols, (r + 1) * cols), 2 * r * cols);
+    interleaved.set(up.subarray(r * cols, (r + 1) * cols), (2 * r + 1) * cols);
+  }
+  const want = encodeRows(interleaved, gateUp.rows, gateUp);
+  const [part] = gateUp.parts;
+  assert.deepEqual(new Uint32Array(await readBuffer(ctx.device, part.buffer)), want.words);
+  assert.deepEqual(new Uint32Array(await readBuffer(ctx.device, part.scales!)), want.scales);
+  ctx.pool.destroyAll();
 });
 
 /** Deterministic e4m3 bytes without NaN, and bf16-exact scales spread over 2^-10 .. 2^2. */

@@ -49,6 +49,9 @@ const cases: [string, () => Promise<FileSource>, FitOptions][] = [
   ['tiny-moe per-expert tensors, text-only form, f32', () => moeFixtureVariant({ perExpert: true, textOnly: true }), { maxContext: 64, prefillChunk: 16, storage: 'f32' }],
   ['qwen3vl-tiny-image (Qwen3 decoder, vision tower skipped), f16', async () => fixture('qwen3vl-tiny-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['qwen3vl-tiny-fp8 (FP8 dequantized), f32', async () => fixture('qwen3vl-tiny-fp8'), { maxContext: 48, prefillChunk: 48, storage: 'f32' }],
+  ['qwen3vl-tiny-fp8 re-quantized to q4 on the CPU', async () => fixture('qwen3vl-tiny-fp8'), { maxContext: 48, prefillChunk: 48, storage: 'f16', quant: 'q4' }],
+  ['qwen35-realdims-2l, q8 (embeddings and lm_head too)', async () => fixture('qwen35-realdims-2l'), { maxContext: 64, prefillChunk: 16, storage: 'f16', quant: 'q8' }],
+  ['qwen35-tiny-moe, q4', async () => fixture('qwen35-tiny-moe'), { maxContext: 64, prefillChunk: 16, storage: 'f16', quant: 'q4' }],
 ];
 
 for (const [name, source, options] of cases) {

@@ -53,3 +53,29 @@ export function checkNoFp8NaN(name: string, file: string, bytes: Uint8Array, fir
     if (at >= 0) throw new CheckpointError(file, `${name} holds an FP8 NaN at row ${firstRow + Math.floor(at / cols)}, column ${at % cols}`);
   }
 }
+
+/** Every e4m3 byte's value (NaN codes read as NaN; callers reject them first). */
+const E4M3 = Float32Array.from({ length: 256 }, (_, byte) => {
+  const e = (byte >> 3) & 15;
+  const m = byte & 7;
+  if (e === 15 && m === 7) return NaN;
+  const magnitude = e === 0 ? m / 512 : (1 + m / 8) * 2 ** (e - 7);
+  return byte & 0x80 ? -magnitude : magnitude;
+});
+
+/**
+ * Rows rowStart.. of an FP8 tensor as float32: value × its block's scale (the product of a 4-bit
+ * significand and a bf16/f16 scale is exact in f32). `scale` is the tensor's whole scale grid.
+ */
+export function fp8RowsToF32(t: Fp8Tensor, scale: Float32Array, bytes: Uint8Array, rowStart: number, rows: number): Float32Array {
+  const cols = t.weight.shape[1];
+  const [bn, bk] = t.block;
+  const scaleCols = Math.ceil(cols / bk);
+  if (bytes.length !== rows * cols) throw new Error(`${t.weight.name}: ${bytes.length} bytes are not ${rows} rows of ${cols}`);
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    const scaleRow = Math.floor((rowStart + r) / bn) * scaleCols;
+    for (let j = 0; j < cols; j++) out[r * cols + j] = E4M3[bytes[r * cols + j]] * scale[scaleRow + Math.floor(j / bk)];
+  }
+  return out;
+}

@@ -84,6 +84,7 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   const names = checkpointWeightNames(config, checkpoint);
   const vectors = new Set([names.finalNorm, ...names.layers.flatMap(vectorNames)]);
   const format = options.quant ?? options.storage;
+  const grouped = format === 'q8' || format === 'q4';
   let weights = 0;
   let widestRow = { name: '', bytes: 0 };
   let widestVector = { label: '', bytes: 0 };
@@ -93,7 +94,9 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   for (const [name, shape] of names.expectedShapes) {
     const info = checkpoint.expectShape(name, shape);
     const fp8 = fp8TensorOf(checkpoint, name, config.quantization);
-    if (fp8) {
+    // Routed experts keep f16/f32 pairs; so does FP8 unless it is re-quantized to q8/q4 on the CPU.
+    const pairs = expertNames.has(name) || (fp8 !== null && !grouped);
+    if (fp8 && pairs) {
       // Fp8Uploader's staging buffer holds a chunk of whole rows (at least one), and the scales go up as f32.
       fp8Staging = Math.max(fp8Staging, poolBytes(Math.max(CHUNK_BYTES, Math.ceil(info.shape[1] / 4) * 4)));
       fp8Scales = Math.max(fp8Scales, poolBytes(fp8.scale.shape[0] * fp8.scale.shape[1] * 4));
@@ -107,7 +110,7 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
     // Rows are everything before the last dim; fusing or splitting by rows changes no byte count.
     const cols = info.shape[info.shape.length - 1];
     const rows = info.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const layout = matrixLayout(rows, cols, fp8 || expertNames.has(name) ? options.storage : format, options.groupSize);
+    const layout = matrixLayout(rows, cols, pairs ? options.storage : format, options.groupSize);
     const rowBytes = layout.rowWords * 4;
     weights += poolBytes(rows * rowBytes) + (layout.scaleWords ? poolBytes(rows * layout.scaleWords * 4) : 0);
     if (rowBytes > widestRow.bytes) widestRow = { name, bytes: rowBytes };
@@ -120,7 +123,7 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
     const layout = matrixLayout(1, cols, rowFormat, options.groupSize);
     return (layout.rowWords + layout.scaleWords) * 4;
   };
-  const embedFormat = fp8TensorOf(checkpoint, names.embed, config.quantization) ? options.storage : format;
+  const embedFormat = fp8TensorOf(checkpoint, names.embed, config.quantization) && !grouped ? options.storage : format;
   let decodeWeights = weights - (c.tieWordEmbeddings ? 0 : (c.vocabSize - 1) * rowBytesOf(c.hiddenSize, embedFormat));
   let widestExpert: RequiredBytes['widestExpert'] = null;
   if (c.moe) {

@@ -3,7 +3,7 @@ import type { Checkpoint } from '../loader/checkpoint.ts';
 import { toF32, toF32Padded, toHalfPacked, type FloatDtype } from '../loader/dtype.ts';
 import { AbortError, CheckpointError } from '../loader/errors.ts';
 import { checkpointWeightNames } from '../loader/expert-layout.ts';
-import { fp8TensorOf } from '../loader/fp8.ts';
+import { checkNoFp8NaN, fp8RowsToF32, fp8TensorOf } from '../loader/fp8.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import { allocateMatrix, uploadF32, writeMatrixRows, writeRowsF32, type GpuMatrix, type WeightFormat } from '../gpu/weights.ts';
 import type { FullAttentionWeights } from '../layers/full-attention.ts';
@@ -53,8 +53,8 @@ export const CHUNK_BYTES = 1 << 20;
  * past), fused where one matmul can serve several projections, the MLP's gate and up rows
  * interleaved for the fused gate/up + SwiGLU kernel; zero-centred norm weights (Qwen3.5) as 1 + w,
  * plain ones (Qwen3) as they are; small vectors in float32. Block-wise FP8 matrices are
- * dequantized on the GPU into f16/f32 storage (fp8-upload.ts), as are an MoE block's routed
- * experts, which their kernels read pair by pair.
+ * dequantized on the GPU into f16/f32 storage (fp8-upload.ts), or on the CPU, chunk by chunk, on
+ * their way to q8/q4. An MoE block's routed experts stay in f16/f32: their kernels read pairs.
  */
 export async function loadWeights(
   ctx: GpuContext,
@@ -84,16 +84,32 @@ export async function loadWeights(
     if (info.dtype !== 'BF16' && info.dtype !== 'F16' && info.dtype !== 'F32') throw new CheckpointError(info.file, `${name} has dtype ${info.dtype}; expected BF16, F16, F32 or block-scaled F8_E4M3`);
     return info.dtype;
   };
-  /** Writes chunk rows (each `stride` rows apart from `row`) in the matrix's format. */
-  const writeChunk = (m: GpuMatrix, row: number, stride: number, bytes: Uint8Array[], dtype: FloatDtype, rows: number) => {
-    const cols = m.cols;
-    if (m.format === 'q8' || m.format === 'q4') {
-      const values = bytes.map((b) => toF32(b, dtype));
-      writeRowsF32(ctx, m, row, interleave(values, rows, cols, stride));
-    } else {
-      const pairs = bytes.map((b) => (m.format === 'f16' ? toHalfPacked(b, dtype, rows, cols) : new Uint32Array(toF32Padded(b, dtype, rows, cols).buffer)));
-      writeMatrixRows(ctx, m, row, interleave(pairs, rows, pairs[0].length / rows, stride));
+
+  /**
+   * A tensor's rows as the CPU streams them: float tensors converted to f16/f32 pairs or, for
+   * q8/q4, to float32; FP8 ones (only for q8/q4: f16/f32 storage dequantizes them on the GPU)
+   * dequantized to float32 with their block scales.
+   */
+  const rowReader = async (name: string, m: GpuMatrix) => {
+    const fp8Tensor = fp8TensorOf(checkpoint, name, c.quantization);
+    const grouped = m.format === 'q8' || m.format === 'q4';
+    if (fp8Tensor) {
+      const scale = toF32(await checkpoint.readTensor(fp8Tensor.scale.name, options.signal), fp8Tensor.scale.dtype as FloatDtype);
+      return (bytes: Uint8Array, rowStart: number, rows: number) => {
+        checkNoFp8NaN(name, fp8Tensor.weight.file, bytes, rowStart, m.cols);
+        return fp8RowsToF32(fp8Tensor, scale, bytes, rowStart, rows);
+      };
     }
+    const dtype = floatDtype(name);
+    return (bytes: Uint8Array, _rowStart: number, rows: number): Float32Array | Uint32Array => {
+      if (grouped) return toF32(bytes, dtype);
+      return m.format === 'f16' ? toHalfPacked(bytes, dtype, rows, m.cols) : new Uint32Array(toF32Padded(bytes, dtype, rows, m.cols).buffer);
+    };
+  };
+  /** Writes converted rows of one or more tensors (alternating, `stride` apart) from matrix row `row`. */
+  const writeRows = (m: GpuMatrix, row: number, stride: number, parts: (Float32Array | Uint32Array)[], rows: number) => {
+    if (m.format === 'q8' || m.format === 'q4') writeRowsF32(ctx, m, row, interleave(parts as Float32Array[], rows, m.cols, stride));
+    else writeMatrixRows(ctx, m, row, interleave(parts as Uint32Array[], rows, parts[0].length / rows, stride));
   };
 
   // Matrix rows are everything before a tensor's last dim ([E, 2Im, H] experts: E·2Im rows).
@@ -103,7 +119,9 @@ export async function loadWeights(
     const cols = shapes[0][shapes[0].length - 1];
     const rows = shapes.reduce((sum, s) => sum + matrixRows(s), 0);
     const quantized = tensors.map((n) => fp8TensorOf(checkpoint, n, c.quantization));
-    const stored = layout.pairs || quantized.some(Boolean) ? ctx.storage : format;
+    const grouped = format === 'q8' || format === 'q4';
+    const gpuFp8 = quantized.some(Boolean) && !(grouped && !layout.pairs);
+    const stored = layout.pairs || gpuFp8 ? ctx.storage : format;
     const m = allocateMatrix(ctx, label, rows, cols, { format: stored, groupSize, rowGroup: layout.rowGroup });
     // Interleaved tensors (same shape) alternate rows: row r of tensor i lands at r·count + i.
     const step = layout.interleaved ? tensors.length : 1;
@@ -111,15 +129,16 @@ export async function loadWeights(
       fp8 ??= await Fp8Uploader.create(ctx, CHUNK_BYTES);
       await fp8.upload(m, rowBase, step, checkpoint, t, options.signal, (bytes) => progress(t.weight.name, bytes));
     };
-    if (layout.interleaved && !quantized.some(Boolean)) {
+    if (layout.interleaved && !gpuFp8) {
       const [a, b] = tensors;
-      const dtype = floatDtype(a);
-      if (floatDtype(b) !== dtype) throw new CheckpointError(checkpoint.get(b).file, `${b} has dtype ${floatDtype(b)} but ${a} has ${dtype}; they are loaded together`);
+      if (checkpoint.get(a).dtype !== checkpoint.get(b).dtype) throw new CheckpointError(checkpoint.get(b).file, `${b} has dtype ${checkpoint.get(b).dtype} but ${a} has ${checkpoint.get(a).dtype}; they are loaded together`);
+      const [readA, readB] = [await rowReader(a, m), await rowReader(b, m)];
       const second = checkpoint.readTensorRows(b, CHUNK_BYTES, options.signal);
       for await (const chunk of checkpoint.readTensorRows(a, CHUNK_BYTES, options.signal)) {
         const other = (await second.next()).value;
         if (options.signal?.aborted) throw new AbortError('Loading the model');
-        writeChunk(m, 2 * chunk.rowStart, 2, [chunk.bytes, other!.bytes], dtype, chunk.rows);
+        const parts = [readA(chunk.bytes, chunk.rowStart, chunk.rows), readB(other!.bytes, chunk.rowStart, chunk.rows)];
+        writeRows(m, 2 * chunk.rowStart, 2, parts, chunk.rows);
         progress(a, chunk.bytes.byteLength + other!.bytes.byteLength);
       }
       return m;
@@ -134,16 +153,17 @@ export async function loadWeights(
     for (const [i, name] of tensors.entries()) {
       const info = checkpoint.get(name);
       const t = quantized[i];
-      if (t) {
+      if (t && gpuFp8) {
         await fp8Upload(t, rowBase);
         rowBase += info.shape[0];
         continue;
       }
-      const dtype = floatDtype(name);
+      const read = await rowReader(name, m);
       const perRow = matrixRows(info.shape) / info.shape[0];
       for await (const chunk of checkpoint.readTensorRows(name, CHUNK_BYTES, options.signal)) {
         if (options.signal?.aborted) throw new AbortError('Loading the model');
-        writeChunk(m, rowBase + chunk.rowStart * perRow, 1, [chunk.bytes], dtype, chunk.rows * perRow);
+        const chunkRows = chunk.rows * perRow;
+        writeRows(m, rowBase + chunk.rowStart * perRow, 1, [read(chunk.bytes, chunk.rowStart, chunkRows)], chunkRows);
         progress(name, chunk.bytes.byteLength);
       }
       rowBase += matrixRows(info.shape);

@@ -4,6 +4,7 @@ import type { FileSource } from '../loader/file-source.ts';
 import { GREEDY } from '../kernels/sample.ts';
 import { Qwen35Model } from '../model/qwen35.ts';
 import { ReferenceTensors } from './reference-tensors.ts';
+import { referenceVisualInput } from './reference-vision.ts';
 import { argmax } from './verify-fixture.ts';
 
 /** How far one weight format's logits are from the fixture's float32 reference. */
@@ -23,7 +24,9 @@ export interface AccuracyRow {
 
 /**
  * Loads the fixture in `quant`, runs its prompt and teacher-forced decode (feeding the reference's
- * greedy ids, so both sides see the same tokens), and compares the logits at every position.
+ * greedy ids, so both sides see the same tokens), and compares the logits at every position. A
+ * multimodal fixture's decoder is fed the reference's vision output and positions: the vision
+ * tower is never quantized, so this measures what quantization does.
  */
 export async function measureAccuracy(device: GPUDevice, source: FileSource, quant: WeightFormat, groupSize?: number): Promise<AccuracyRow> {
   const reference = await ReferenceTensors.open(source);
@@ -35,7 +38,10 @@ export async function measureAccuracy(device: GPUDevice, source: FileSource, qua
     const V = model.config.vocabSize;
     model.configureSampling(GREEDY);
     const allLogits = model.ctx.pool.storage('accuracy.logits', T * V * 4);
-    await model.prefill(ids, { allLogits });
+    const multimodal = reference.has('mm_token_type_ids');
+    const visual = multimodal ? await referenceVisualInput(model.ctx, reference, model.config.hiddenSize) : undefined;
+    const mropePositions = multimodal ? await reference.i32('position_ids') : undefined;
+    await model.prefill(ids, { allLogits, visual, positions: mropePositions });
     const prompt = compareRows(await reference.f32('logits'), await readF32(device, allLogits), V);
     const decodeRef = await reference.f32('decode_logits');
     const got = new Float32Array(N * V);
