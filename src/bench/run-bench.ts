@@ -3,7 +3,7 @@ import { GpuContext } from '../gpu/context.ts';
 import { ProgramBuilder } from '../gpu/program.ts';
 import { SHADER_LIBS } from '../gpu/shader-libs.ts';
 import type { WeightFormat } from '../gpu/weights.ts';
-import { Copy } from '../kernels/copy.ts';
+import { COPY_SHAPES, Copy } from '../kernels/copy.ts';
 import { GREEDY } from '../kernels/sample.ts';
 import { presetConfig, type PresetName } from '../model/presets.ts';
 import { Qwen35Model } from '../model/qwen35.ts';
@@ -47,8 +47,8 @@ const COPY_REPEATS = 4;
  * copy bandwidth is how close decode comes to the memory-bound limit.
  */
 export async function runBench(device: GPUDevice, o: BenchOptions): Promise<BenchResult> {
-  // The copy kernel runs before loading and again after decoding; the better of the two is the
-  // limit (a shared machine's load can only make a measurement slower, never faster).
+  // The copy kernel runs before loading and again after decoding, in each of its shapes; the best
+  // is the limit (a shared machine's load can only make a measurement slower, never faster).
   const copyBefore = await copyBandwidth(device);
 
   const maxContext = o.promptTokens + o.newTokens + 8;
@@ -83,8 +83,8 @@ export async function runBench(device: GPUDevice, o: BenchOptions): Promise<Benc
     const gpuBytes = model.gpuBytes;
     model.destroy();
     const copyAfter = await copyBandwidth(device);
-    const copyBytesPerSecond = Math.max(copyBefore, copyAfter);
-    o.log(`copy kernel: ${(copyBefore / 1e9).toFixed(3)} GB/s before, ${(copyAfter / 1e9).toFixed(3)} GB/s after (read + write, ${COPY_BYTES >> 20} MiB buffers)`);
+    const copyBytesPerSecond = Math.max(copyBefore.best, copyAfter.best);
+    o.log(`copy kernel, GB/s (read + write, ${COPY_BYTES >> 20} MiB buffers) by 16-byte units per invocation: before loading ${copyBefore.byShape}; after decoding ${copyAfter.byShape}`);
     const decodeTokS = o.newTokens / decodeSeconds;
     return {
       preset: o.model ? o.model.name : o.preset,
@@ -105,28 +105,33 @@ export async function runBench(device: GPUDevice, o: BenchOptions): Promise<Benc
   }
 }
 
-async function copyBandwidth(device: GPUDevice): Promise<number> {
+/** The best copy bandwidth (read + write bytes/s) over the copy shapes: the adapter's own limit. */
+async function copyBandwidth(device: GPUDevice): Promise<{ best: number; byShape: string }> {
   const ctx = new GpuContext(device, 'f16', SHADER_LIBS);
   try {
     const bytes = Math.min(COPY_BYTES, Math.floor(ctx.maxBindingBytes / 16) * 16);
-    const copy = await Copy.create(ctx);
     const src = ctx.pool.storage('bench.copy.src', bytes);
     const dst = ctx.pool.storage('bench.copy.dst', bytes);
-    const b = new ProgramBuilder(ctx, 'bench.copy');
-    copy.record(b, src, dst, bytes);
-    const program = b.build();
-    const runOnce = async () => {
-      const encoder = device.createCommandEncoder();
-      program.encode(encoder, { cache_pos: 0, seed: 0 });
-      device.queue.submit([encoder.finish()]);
-      await device.queue.onSubmittedWorkDone();
-    };
-    await runOnce();
-    const started = performance.now();
-    for (let i = 0; i < COPY_REPEATS; i++) await runOnce();
-    const seconds = (performance.now() - started) / 1000;
-    program.destroy();
-    return (2 * bytes * COPY_REPEATS) / seconds;
+    const rates: number[] = [];
+    for (const shape of COPY_SHAPES) {
+      const copy = await Copy.create(ctx, shape);
+      const b = new ProgramBuilder(ctx, 'bench.copy');
+      copy.record(b, src, dst, bytes);
+      const program = b.build();
+      const runOnce = async () => {
+        const encoder = device.createCommandEncoder();
+        program.encode(encoder, { cache_pos: 0, seed: 0 });
+        device.queue.submit([encoder.finish()]);
+        await device.queue.onSubmittedWorkDone();
+      };
+      await runOnce();
+      const started = performance.now();
+      for (let i = 0; i < COPY_REPEATS; i++) await runOnce();
+      rates.push((2 * bytes * COPY_REPEATS) / ((performance.now() - started) / 1000));
+      program.destroy();
+    }
+    const byShape = COPY_SHAPES.map((s, i) => `${s.vecs}${s.vecs > 1 ? (s.contiguous ? ' contiguous' : ' strided') : ''}: ${(rates[i] / 1e9).toFixed(3)}`).join(', ');
+    return { best: Math.max(...rates), byShape };
   } finally {
     ctx.pool.destroyAll();
   }
