@@ -174,7 +174,7 @@ test('decode bytes: all weights but the unchosen experts and, untied, all embedd
   // Per layer 6 of 8 experts are not read: gate/up 96 rows × 64 and down 64 rows × 48, in f16 pairs.
   const expert = 96 * 32 * 4 + 64 * 24 * 4;
   assert.equal(moe.weights - moe.decodeWeights, 4 * 6 * expert + 511 * 32 * 4);
-  assert.deepEqual(moe.widestExpert, { name: 'model.language_model.layers.0.mlp.experts.gate_up_proj', bytes: 96 * 32 * 4 });
+  assert.deepEqual(moe.widestExpert, { name: 'model.language_model.layers.0.mlp.experts.gate_up_proj', bytes: 96 * 32 * 4, format: 'f16' });
   const split = await estimate(await moeFixtureVariant({ perExpert: true }));
   assert.deepEqual({ ...split, widestExpert: null }, { ...moe, widestExpert: null }, 'both expert layouts take the same bytes');
   assert.equal(split.widestExpert?.name, 'model.language_model.layers.0.mlp.experts.0.gate_proj.weight');
