@@ -12,6 +12,8 @@ import moeGemvGateUpSource from '../shaders/moe_gemv_gate_up.wgsl?raw';
 import moeGemvDownSource from '../shaders/moe_gemv_down.wgsl?raw';
 import moeTiledGateUpSource from '../shaders/moe_matmul_gate_up.wgsl?raw';
 import moeTiledDownSource from '../shaders/moe_matmul_down.wgsl?raw';
+import moeDirectGateUpSource from '../shaders/moe_matmul_gate_up_direct.wgsl?raw';
+import moeDirectDownSource from '../shaders/moe_matmul_down_direct.wgsl?raw';
 import { GpuContext, type KernelSpec } from '../src/gpu/context.ts';
 import { ParamLayout } from '../src/gpu/params.ts';
 import { SHADER_LIBS } from '../src/gpu/shader-libs.ts';
@@ -32,6 +34,8 @@ const KERNELS: [string, string, Record<string, number>][] = [
   ['moe_gemv_down', moeGemvDownSource, { WG: 64, LANES: 4, ROWS: 16 }],
   ['moe_matmul_gate_up', moeTiledGateUpSource, { TM: 16 }],
   ['moe_matmul_down', moeTiledDownSource, { TM: 16 }],
+  ['moe_matmul_gate_up_direct', moeDirectGateUpSource, { WG: 64, TM: 16 }],
+  ['moe_matmul_down_direct', moeDirectDownSource, { WG: 64, TM: 16 }],
 ];
 
 test('f16-arithmetic kernels are the f32 sources with another prelude', () => {

@@ -2,6 +2,8 @@ import gemvGateUpSource from '../../shaders/moe_gemv_gate_up.wgsl?raw';
 import gemvDownSource from '../../shaders/moe_gemv_down.wgsl?raw';
 import tiledGateUpSource from '../../shaders/moe_matmul_gate_up.wgsl?raw';
 import tiledDownSource from '../../shaders/moe_matmul_down.wgsl?raw';
+import directGateUpSource from '../../shaders/moe_matmul_gate_up_direct.wgsl?raw';
+import directDownSource from '../../shaders/moe_matmul_down_direct.wgsl?raw';
 import type { CompiledKernel, GpuContext } from '../gpu/context.ts';
 import { ParamLayout } from '../gpu/params.ts';
 import type { ProgramBuilder, Resource } from '../gpu/program.ts';
@@ -19,6 +21,8 @@ const GEMV_ROWS_CPU = 16;
 const GEMV_ROWS_GPU = 2;
 const GATE_UP_TILE = 32;
 const DOWN_TILE = 64;
+/** The barrier-free prefill kernels (CPU adapters): 4 assignments x 4 outputs per invocation. */
+const DIRECT_WG = 64;
 
 type ExpertKernels = Record<'gemvGateUp' | 'gemvDown' | 'tiledGateUp' | 'tiledDown', CompiledKernel>;
 
@@ -61,23 +65,27 @@ export class MoeExperts {
     private readonly shape: ExpertShape,
     private readonly kernels: Map<string, ExpertKernels>,
     private readonly gemvRows: number,
+    /** Prefill through the barrier-free kernels (GpuContext.barrierFree) rather than the workgroup-memory ones. */
+    private readonly direct: boolean,
   ) {}
 
   /** `formats`: the expert matrices' weight layouts (default: the context's f16/f32 storage). */
   static async create(ctx: GpuContext, shape: ExpertShape, formats: MatrixFormat[] = [{ format: ctx.storage, groupSize: 0 }]): Promise<MoeExperts> {
     const gemvRows = ctx.barrierFree ? GEMV_ROWS_CPU : GEMV_ROWS_GPU;
     const gemv = { WG: GEMV_WG, LANES: GEMV_LANES };
+    const direct = ctx.barrierFree;
+    const tiled: { consts: Record<string, number>; suffix: string } = direct ? { consts: { WG: DIRECT_WG, TM: EXPERT_TILE }, suffix: '_direct' } : { consts: { TM: EXPERT_TILE }, suffix: '' };
     const kernels = new Map<string, ExpertKernels>();
     await Promise.all(formats.map(async (weights) => {
       const [gemvGateUp, gemvDown, tiledGateUp, tiledDown] = await Promise.all([
         ctx.kernel({ name: 'moe_gemv_gate_up', source: gemvGateUpSource, params: GATE_UP_PARAMS, weights, consts: { ...gemv, OUTS: gemvRows / 2 } }),
         ctx.kernel({ name: 'moe_gemv_down', source: gemvDownSource, params: DOWN_PARAMS, weights, consts: { ...gemv, ROWS: gemvRows } }),
-        ctx.kernel({ name: 'moe_matmul_gate_up', source: tiledGateUpSource, params: GATE_UP_PARAMS, weights, consts: { TM: EXPERT_TILE } }),
-        ctx.kernel({ name: 'moe_matmul_down', source: tiledDownSource, params: DOWN_PARAMS, weights, consts: { TM: EXPERT_TILE } }),
+        ctx.kernel({ name: `moe_matmul_gate_up${tiled.suffix}`, source: direct ? directGateUpSource : tiledGateUpSource, params: GATE_UP_PARAMS, weights, consts: tiled.consts }),
+        ctx.kernel({ name: `moe_matmul_down${tiled.suffix}`, source: direct ? directDownSource : tiledDownSource, params: DOWN_PARAMS, weights, consts: tiled.consts }),
       ]);
       kernels.set(formatKey(weights), { gemvGateUp, gemvDown, tiledGateUp, tiledDown });
     }));
-    return new MoeExperts(shape, kernels, gemvRows);
+    return new MoeExperts(shape, kernels, gemvRows, direct);
   }
 
   private kernelsFor(w: GpuMatrix): ExpertKernels {
@@ -88,6 +96,11 @@ export class MoeExperts {
 
   private rowParams(w: GpuMatrix, part: MatrixPart, rowsPerExpert: number) {
     return { units: matrixUnits(w), row_vecs: w.rowWords / 4, scale_words: w.scaleWords, topk: this.shape.topK, ...expertRange(part, rowsPerExpert) };
+  }
+
+  /** Workgroups of a grouped product over `outputs` per assignment. */
+  private groupedGrid(outputs: number, tileOutputs: number, tiles: number): [number, number, number] {
+    return this.direct ? [Math.ceil(Math.ceil(outputs / 4) / DIRECT_WG), tiles, EXPERT_TILE / 4] : [Math.ceil(outputs / tileOutputs), tiles, 1];
   }
 
   private gateUpParams(w: GpuMatrix, part: MatrixPart) {
@@ -121,7 +134,7 @@ export class MoeExperts {
     const tiles = maxExpertTiles(a.T * this.shape.topK, this.shape.experts);
     const kernel = this.kernelsFor(a.w).tiledGateUp;
     for (const part of a.w.parts) {
-      b.dispatch(kernel, this.gateUpParams(a.w, part), [a.x, a.weights, a.perm, a.tiles, part.buffer, part.scales ?? part.buffer, a.act], [Math.ceil(this.shape.width / GATE_UP_TILE), tiles, 1]);
+      b.dispatch(kernel, this.gateUpParams(a.w, part), [a.x, a.weights, a.perm, a.tiles, part.buffer, part.scales ?? part.buffer, a.act], this.groupedGrid(this.shape.width, GATE_UP_TILE, tiles));
     }
   }
 
@@ -130,7 +143,7 @@ export class MoeExperts {
     const tiles = maxExpertTiles(a.T * this.shape.topK, this.shape.experts);
     const kernel = this.kernelsFor(a.w).tiledDown;
     for (const part of a.w.parts) {
-      b.dispatch(kernel, this.downParams(a.w, part), [a.act, a.perm, a.tiles, part.buffer, part.scales ?? part.buffer, a.expertOut], [Math.ceil(this.shape.hidden / DOWN_TILE), tiles, 1]);
+      b.dispatch(kernel, this.downParams(a.w, part), [a.act, a.perm, a.tiles, part.buffer, part.scales ?? part.buffer, a.expertOut], this.groupedGrid(this.shape.hidden, DOWN_TILE, tiles));
     }
   }
 }
