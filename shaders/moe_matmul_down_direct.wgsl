@@ -2,9 +2,9 @@
 // down_e[n] · act[a] over one expert tile's assignments) for CPU adapters (GpuContext.barrierFree),
 // where barriers are very costly (ARCHITECTURE.md).
 // Reference: src/reference/moe.ts moeExpertDown (before its sum over slots) over decodeRows(W).
-// Dispatch: (ceil(ceil(N / 4) / WG), max_tiles, TM / 4) per part. Each invocation computes 4
+// Dispatch: (ceil(ceil(N / 4) / WG), max_tiles, EXPERT_TILE / 4) per part. Each invocation computes 4
 // assignments (rows 4·z.. of tile y) x 4 outputs over the whole of K, as
-// moe_matmul_gate_up_direct.wgsl. Consts: WG, TM.
+// moe_matmul_gate_up_direct.wgsl. Consts: WG.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;              // [T * topk, K] act

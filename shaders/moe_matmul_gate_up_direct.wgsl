@@ -2,10 +2,10 @@
 // silu(gate_e · x_t) · (up_e · x_t) over one expert tile's assignments) for CPU adapters
 // (GpuContext.barrierFree), where barriers are very costly (ARCHITECTURE.md).
 // Reference: src/reference/moe.ts moeExpertGateUp over decodeRows(W); weights in any format.
-// Dispatch: (ceil(ceil(Im / 4) / WG), max_tiles, TM / 4) per part. Each invocation computes 4
+// Dispatch: (ceil(ceil(Im / 4) / WG), max_tiles, EXPERT_TILE / 4) per part. Each invocation computes 4
 // assignments (rows 4·z.. of tile y) x 4 outputs over the whole of K: every decoded weight unit
 // serves 4 assignments and every x unit 8 rows (4 gate, 4 up). Workgroups past the tile count, of
-// a tile in another part or past its rows return at once. Consts: WG, TM.
+// a tile in another part or past its rows return at once. Consts: WG.
 
 @group(0) @binding(0) var<uniform> params: Params;
 @group(0) @binding(1) var<storage, read> x: array<f32>;              // [T, K]

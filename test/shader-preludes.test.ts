@@ -34,8 +34,8 @@ const KERNELS: [string, string, Record<string, number>][] = [
   ['moe_gemv_down', moeGemvDownSource, { WG: 64, LANES: 4, ROWS: 16 }],
   ['moe_matmul_gate_up', moeTiledGateUpSource, { TM: 16 }],
   ['moe_matmul_down', moeTiledDownSource, { TM: 16 }],
-  ['moe_matmul_gate_up_direct', moeDirectGateUpSource, { WG: 64, TM: 16 }],
-  ['moe_matmul_down_direct', moeDirectDownSource, { WG: 64, TM: 16 }],
+  ['moe_matmul_gate_up_direct', moeDirectGateUpSource, { WG: 64 }],
+  ['moe_matmul_down_direct', moeDirectDownSource, { WG: 64 }],
 ];
 
 test('f16-arithmetic kernels are the f32 sources with another prelude', () => {

@@ -57,8 +57,9 @@ function expertRange(part: MatrixPart, rowsPerExpert: number): { expert_start: n
 
 /**
  * The routed experts' matrix products over matrices that stack E experts by rows (gate/up
- * [E·2Im, H], down [E·H, Im]) in any weight format, each part of them holding whole experts. Decode GEMVs read the
- * chosen ids on the GPU; prefill runs tiled products over the grouped assignments only.
+ * [E·2Im, H], down [E·H, Im]) in any weight format, each part of them holding whole experts.
+ * Decode GEMVs read the chosen ids on the GPU; prefill runs tiled products over the grouped
+ * assignments only (barrier-free ones on CPU adapters).
  */
 export class MoeExperts {
   private constructor(
@@ -74,7 +75,7 @@ export class MoeExperts {
     const gemvRows = ctx.barrierFree ? GEMV_ROWS_CPU : GEMV_ROWS_GPU;
     const gemv = { WG: GEMV_WG, LANES: GEMV_LANES };
     const direct = ctx.barrierFree;
-    const tiled: { consts: Record<string, number>; suffix: string } = direct ? { consts: { WG: DIRECT_WG, TM: EXPERT_TILE }, suffix: '_direct' } : { consts: { TM: EXPERT_TILE }, suffix: '' };
+    const tiled: { consts: Record<string, number>; suffix: string } = direct ? { consts: { WG: DIRECT_WG }, suffix: '_direct' } : { consts: { TM: EXPERT_TILE }, suffix: '' };
     const kernels = new Map<string, ExpertKernels>();
     await Promise.all(formats.map(async (weights) => {
       const [gemvGateUp, gemvDown, tiledGateUp, tiledDown] = await Promise.all([
