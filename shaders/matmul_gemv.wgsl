@@ -38,6 +38,7 @@ const GROUPS: u32 = WG / LANES;
 // #include "lib/lane_sum.wgsl"
 // #include "lib/activations.wgsl"
 // #include "lib/x_unit.wgsl"
+// #include "lib/x_norm.wgsl"
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,

@@ -23,6 +23,7 @@ const LANES_X: u32 = 16u;
 
 // #include "lib/activations.wgsl"
 // #include "lib/x_unit.wgsl"
+// #include "lib/x_norm.wgsl"
 // #include "lib/matmul_store.wgsl"
 
 var<workgroup> xs: array<f32, TM * TK>;      // [token][k]

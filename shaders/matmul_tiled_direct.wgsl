@@ -19,6 +19,7 @@
 
 // #include "lib/activations.wgsl"
 // #include "lib/x_unit.wgsl"
+// #include "lib/x_norm.wgsl"
 // #include "lib/matmul_store.wgsl"
 
 struct Rows { r0: WUnit, r1: WUnit, r2: WUnit, r3: WUnit }

@@ -2,16 +2,18 @@
 // each expert: act[a, i] = weights[a] · silu(gate_e · x_t) · (up_e · x_t) for a = perm[r],
 // t = a / topk, r in one tile [start, end) of expert e from moe_group. The work is proportional to
 // T·topk, not T·E: an expert nobody chose has no tile.
-// Reference: src/reference/moe.ts moeExpertGateUp. Weights as in moe_gemv_gate_up (experts
-// expert_start.. of this part, 2·Im rows each, K2 pairs per row).
+// Reference: src/reference/moe.ts moeExpertGateUp over decodeRows(W). Weights in any format, as in
+// moe_gemv_gate_up (experts expert_start.. of this part, 2·Im rows each).
 // Dispatch: (ceil(Im / TN), max_tiles) per part; workgroup y takes tile y of the list, returning
 // at once past the tile count or when the tile's expert lives in another part. 16 x TM lanes: lane
-// (tx, ty) computes tile row ty for outputs 4tx..4tx+3, gate and up, stepping through K in slices
-// of TK staged in workgroup memory. Consts: TM (tile rows, as moe_group).
+// (tx, ty) computes tile row ty for outputs 2tx, 2tx + 1, gate and up. K advances one 32-value
+// unit per step: 2·TN lanes decode one gate or up row's unit each into workgroup memory, every
+// lane stages two x values (10 KiB in all). Consts: TM (tile rows, as moe_group).
+// v1 (f16/f32 pairs only): 64 outputs per tile, 16-value slices (twice the barriers).
 // #include "lib/activations.wgsl"
 
-const TN: u32 = 64u;   // outputs per tile
-const TK: u32 = 16u;   // K values per slice (8 pairs)
+const TN: u32 = 32u;   // outputs per tile
+const TK: u32 = 32u;   // one unit of K per step
 const LANES: u32 = 16u * TM;
 
 @group(0) @binding(0) var<uniform> params: Params;
@@ -19,12 +21,20 @@ const LANES: u32 = 16u * TM;
 @group(0) @binding(2) var<storage, read> weights: array<f32>;        // [T * topk]
 @group(0) @binding(3) var<storage, read> perm: array<u32>;           // [T * topk] grouped by expert
 @group(0) @binding(4) var<storage, read> tiles: array<u32>;          // [1 + 3 * max_tiles]
-@group(0) @binding(5) var<storage, read> w: array<WPair>;            // [expert_count, 2 * Im, row_pairs]: K2 pairs, then zero padding
-@group(0) @binding(6) var<storage, read_write> act: array<f32>;      // [T * topk, Im]
+@group(0) @binding(5) var<storage, read> w: array<WWord>;            // [expert_count · 2Im, row_vecs]
+@group(0) @binding(6) var<storage, read> scales: array<u32>;         // [expert_count · 2Im, scale_words] (q8/q4)
+@group(0) @binding(7) var<storage, read_write> act: array<f32>;      // [T * topk, Im]
 
 var<workgroup> xs: array<f32, TM * TK>;       // [row][k]
-var<workgroup> gate_s: array<f32, TK * TN>;   // [k][output], transposed for contiguous inner reads
-var<workgroup> up_s: array<f32, TK * TN>;
+var<workgroup> ws: array<f32, 2u * TK * TN>;  // [gate | up][k][output], so the inner loop reads outputs in a row
+
+fn put_w(at: u32, v: vec4<F>, s: F) {
+  let c = vec4<f32>(v * s);
+  ws[at] = c.x;
+  ws[at + TN] = c.y;
+  ws[at + 2u * TN] = c.z;
+  ws[at + 3u * TN] = c.w;
+}
 
 @compute @workgroup_size(16, TM)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid3: vec3<u32>,
@@ -36,48 +46,42 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let start = tiles[2u + 3u * tile];
   let rows = tiles[3u + 3u * tile] - start;
   let n0 = wid.x * TN;
-  let expert_row = (e - params.expert_start) * 2u * params.Im;
-  var gate: array<f32, 4>;
-  var up: array<f32, 4>;
-  for (var k0 = 0u; k0 < params.K; k0 += TK) {
-    for (var i = lid; i < TM * TK; i += LANES) {
-      let r = i / TK;
-      let k = k0 + i % TK;
-      var v = 0.0;
-      if (r < rows && k < params.K) { v = x[(perm[start + r] / params.topk) * params.K + k]; }
-      xs[i] = v;
-    }
-    for (var i = lid; i < 2u * TN * (TK / 2u); i += LANES) {
-      let half = i / (TN * (TK / 2u));
-      let col = (i / (TK / 2u)) % TN;
-      let p = i % (TK / 2u);
-      let n = n0 + col;
-      let pair = k0 / 2u + p;
-      var v = vec2<f32>(0.0);
-      if (n < params.Im && pair < params.K2) { v = w_pair(w[(expert_row + half * params.Im + n) * params.row_pairs + pair]); }
-      if (half == 0u) {
-        gate_s[(2u * p) * TN + col] = v.x;
-        gate_s[(2u * p + 1u) * TN + col] = v.y;
-      } else {
-        up_s[(2u * p) * TN + col] = v.x;
-        up_s[(2u * p + 1u) * TN + col] = v.y;
-      }
+  // Staging: this lane's x row (rows past the tile repeat its last one and are not stored) and
+  // weight row (lanes below 2·TN: gate rows, then up rows; outputs past Im repeat the last one).
+  let xr = lid / (TK / 2u);
+  let xk = (lid % (TK / 2u)) * 2u;
+  let x_row = (perm[start + min(xr, rows - 1u)] / params.topk) * params.K;
+  let half = lid / TN;
+  let col = lid % TN;
+  let w_row = (e - params.expert_start) * 2u * params.Im + half * params.Im + min(n0 + col, params.Im - 1u);
+  let ws_at = half * TK * TN + col;
+  var gate = vec2<f32>(0.0);
+  var up = vec2<f32>(0.0);
+  for (var u = 0u; u < params.units; u++) {
+    // x past K meets the weights' zero padding (lib/x_unit.wgsl).
+    xs[xr * TK + xk] = x[x_row + u * TK + xk];
+    xs[xr * TK + xk + 1u] = x[x_row + u * TK + xk + 1u];
+    if (lid < 2u * TN) {
+      let wu = w_unit(w_row * params.row_vecs + u * UNIT_WORDS, w_row * params.scale_words, u);
+      put_w(ws_at, wu.c0, wu.scale); put_w(ws_at + 4u * TN, wu.c1, wu.scale);
+      put_w(ws_at + 8u * TN, wu.c2, wu.scale); put_w(ws_at + 12u * TN, wu.c3, wu.scale);
+      put_w(ws_at + 16u * TN, wu.c4, wu.scale); put_w(ws_at + 20u * TN, wu.c5, wu.scale);
+      put_w(ws_at + 24u * TN, wu.c6, wu.scale); put_w(ws_at + 28u * TN, wu.c7, wu.scale);
     }
     workgroupBarrier();
     for (var k = 0u; k < TK; k++) {
       let xv = xs[lid3.y * TK + k];
-      for (var j = 0u; j < 4u; j++) {
-        gate[j] += xv * gate_s[k * TN + lid3.x * 4u + j];
-        up[j] += xv * up_s[k * TN + lid3.x * 4u + j];
-      }
+      let o = k * TN + lid3.x * 2u;
+      gate += xv * vec2<f32>(ws[o], ws[o + 1u]);
+      up += xv * vec2<f32>(ws[TK * TN + o], ws[TK * TN + o + 1u]);
     }
     workgroupBarrier();
   }
   if (lid3.y >= rows) { return; }
   let a = perm[start + lid3.y];
   let scale = weights[a];
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + lid3.x * 4u + j;
+  for (var j = 0u; j < 2u; j++) {
+    let n = n0 + lid3.x * 2u + j;
     if (n < params.Im) { act[a * params.Im + n] = scale * silu(gate[j]) * up[j]; }
   }
 }

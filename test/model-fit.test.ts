@@ -46,6 +46,7 @@ const cases: [string, () => Promise<FileSource>, FitOptions][] = [
   ['qwen35-tiny-vl-image (vision tower skipped), f16', async () => fixture('qwen35-tiny-vl-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['tiny-text untied with mtp.*, f16', untiedWithMtp, { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['qwen35-tiny-moe (fused experts, vision tower skipped), f16', async () => fixture('qwen35-tiny-moe'), { maxContext: 116, prefillChunk: 100, storage: 'f16' }],
+  ['qwen35-tiny-moe, q8 (routed experts quantized too)', async () => fixture('qwen35-tiny-moe'), { maxContext: 64, prefillChunk: 16, storage: 'f16', quant: 'q8' }],
   ['tiny-moe per-expert tensors, text-only form, f32', () => moeFixtureVariant({ perExpert: true, textOnly: true }), { maxContext: 64, prefillChunk: 16, storage: 'f32' }],
   ['qwen3vl-tiny-image (Qwen3 decoder, vision tower skipped), f16', async () => fixture('qwen3vl-tiny-image'), { maxContext: 64, prefillChunk: 16, storage: 'f16' }],
   ['qwen3vl-tiny-fp8 (FP8 dequantized), f32', async () => fixture('qwen3vl-tiny-fp8'), { maxContext: 48, prefillChunk: 48, storage: 'f32' }],
@@ -169,9 +170,9 @@ test('over the memory budget does not fit, and says so with the numbers; q4 need
 
 test('decode bytes: all weights but the unchosen experts and, untied, all embedding rows but one', async () => {
   const options: FitOptions = { maxContext: 64, prefillChunk: 16, storage: 'f16' };
-  const estimate = async (source: FileSource) => {
+  const estimate = async (source: FileSource, quant?: FitOptions['quant']) => {
     const { config, checkpoint } = await open(source);
-    return estimateRequiredBytes(config, checkpoint, options);
+    return estimateRequiredBytes(config, checkpoint, { ...options, quant });
   };
   const tied = await estimate(fixture('qwen35-tiny-text'));
   assert.equal(tied.decodeWeights, tied.weights, 'a tied lm_head reads the whole table');
@@ -183,10 +184,14 @@ test('decode bytes: all weights but the unchosen experts and, untied, all embedd
   // padded to 64), in f16.
   const expert = 96 * 32 * 4 + 64 * 32 * 4;
   assert.equal(moe.weights - moe.decodeWeights, 4 * 6 * expert + 511 * 32 * 4);
-  assert.deepEqual(moe.widestExpert, { name: 'model.language_model.layers.0.mlp.experts.gate_up_proj', bytes: 96 * 32 * 4 });
+  assert.deepEqual(moe.widestExpert, { name: 'model.language_model.layers.0.mlp.experts.gate_up_proj', bytes: 96 * 32 * 4, format: 'f16' });
   const split = await estimate(await moeFixtureVariant({ perExpert: true }));
   assert.deepEqual({ ...split, widestExpert: null }, { ...moe, widestExpert: null }, 'both expert layouts take the same bytes');
   assert.equal(split.widestExpert?.name, 'model.language_model.layers.0.mlp.experts.0.gate_proj.weight');
+  // q4: the experts take the load's format too; a row of 64 values is 8 words of codes and 1 of scales.
+  const q4 = await estimate(fixture('qwen35-tiny-moe'), 'q4');
+  assert.equal(q4.weights - q4.decodeWeights, 4 * 6 * (96 + 64) * 9 * 4 + 511 * 9 * 4);
+  assert.deepEqual(q4.widestExpert, { name: 'model.language_model.layers.0.mlp.experts.gate_up_proj', bytes: 96 * 9 * 4, format: 'q4' });
 });
 
 /** Qwen3.5-35B-A3B (QWEN35-ARCHITECTURE.md §8) as config.json and a safetensors header with no data behind it. */
@@ -280,4 +285,11 @@ test('Qwen3.5-35B-A3B from its headers: exact bytes, the bytes a decode step rea
   const tiny = estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: 2 ** 21, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, unbudgeted);
   assert.equal(tiny.fits, false);
   assert.ok(tiny.reasons.some((r) => r.startsWith('One expert of model.language_model.layers.0.mlp.experts.gate_up_proj needs 4.00 MiB in f16 storage')), tiny.reasons.join('\n'));
+  // q4 experts: a row of 2048 values is 1 KiB of codes and 128 bytes of scales, so a 2 MiB binding holds one expert; 1 MiB does not.
+  const q4 = (bindingBytes: number) => estimateModelFit(config, checkpoint, { maxStorageBufferBindingSize: bindingBytes, maxBufferSize: 2 ** 28 } as GPUSupportedLimits, { ...options, quant: 'q4' });
+  assert.ok(!q4(2 ** 21).reasons.some((r) => r.startsWith('One expert')), q4(2 ** 21).reasons.join('\n'));
+  assert.ok(q4(2 ** 20).reasons.some((r) => r.startsWith('One expert of model.language_model.layers.0.mlp.experts.gate_up_proj needs 1.13 MiB in q4 storage')), q4(2 ** 20).reasons.join('\n'));
+  const q4Bytes = q4(2 ** 30).breakdown;
+  const q4Experts = 256 * (1024 * 1152 + 2048 * 288);
+  assert.equal(q4Bytes.weights - q4Bytes.decodeWeights, 248319 * 1152 + 40 * (256 - 8) * (q4Experts / 256));
 });

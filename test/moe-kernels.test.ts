@@ -1,9 +1,10 @@
-// The MoE kernels against their plain-TS references (odd and round sizes, both weight storages,
+// The MoE kernels against their plain-TS references (odd and round sizes, every weight format,
 // experts split across buffers), the grouping kernel on skewed routings, and the whole block on a
 // hand-built layer whose output is a closed form.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { GpuContext } from '../src/gpu/context.ts';
+import type { ContextOptions, GpuContext } from '../src/gpu/context.ts';
+import { matrixLayout, type WeightFormat } from '../src/gpu/weights.ts';
 import { Matmul } from '../src/kernels/matmul.ts';
 import { EXPERT_TILE, MoeCombine, MoeGroup, maxExpertTiles } from '../src/kernels/moe-group.ts';
 import { MoeExperts } from '../src/kernels/moe-matmul.ts';
@@ -14,18 +15,11 @@ import type { Scratch } from '../src/layers/scratch.ts';
 import { readBuffer } from '../src/gpu/buffers.ts';
 import { sigmoid, silu } from '../src/reference/activations.ts';
 import * as ref from '../src/reference/moe.ts';
-import { emptyF32, maxAbsDiff, readF32, run, seededValues, testContext, upload, uploadMatrix } from './helpers/gpu.ts';
+import { emptyF32, maxAbsDiff, readF32, run, seededValues, testContext, upload, uploadFormatted, uploadMatrix } from './helpers/gpu.ts';
 
-/**
- * One context per storage, so each kernel compiles once per file (SwiftShader compiles slowly). Its
- * binding cap, 16 KiB of f16 pairs, splits every expert matrix below across several buffers.
- */
-const contexts = new Map<string, Promise<GpuContext>>();
-// Rows are stored padded to 32 values: every case here still splits its experts across buffers.
-const context = (storage: 'f16' | 'f32' = 'f16') => {
-  if (!contexts.has(storage)) contexts.set(storage, testContext(storage, storage === 'f16' ? 28672 : 57344));
-  return contexts.get(storage)!;
-};
+/** One context for the routing, grouping and block tests (SwiftShader compiles slowly, pipelines are cached per device). */
+let shared: Promise<GpuContext> | null = null;
+const context = () => (shared ??= testContext('f16', 16384));
 
 const readU32 = async (ctx: GpuContext, buffer: GPUBuffer, count: number) => new Uint32Array(await readBuffer(ctx.device, buffer, 0, count * 4));
 const maxAbs = (a: Float32Array) => a.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
@@ -86,57 +80,88 @@ test('moe_group: counting sort and tile list on skewed routings (one expert take
   }
 });
 
-for (const storage of ['f16', 'f32'] as const) {
-  test(`moe expert matmuls (${storage}): decode GEMVs and grouped tiled products, experts split across buffers`, async () => {
-    const ctx = await context(storage);
+type Format = [WeightFormat, number | undefined];
+type ExpertCase = [T: number, E: number, k: number, H: number, Im: number];
+const FORMATS: Format[] = [['f32', undefined], ['f16', undefined], ['q8', 32], ['q8', 64], ['q4', 32], ['q4', 128]];
+// [T, E, k, H, Im]: round and odd hidden sizes and widths, one to 70 tokens.
+const CASES: ExpertCase[] = [[1, 8, 2, 64, 48], [1, 11, 3, 33, 37], [3, 12, 2, 40, 21], [37, 16, 4, 64, 64], [70, 9, 3, 35, 100]];
+
+/**
+ * Decode GEMVs and grouped tiled products against the reference multiplying the values the format
+ * stores (src/reference/quant.ts), with a binding cap so small that each matrix is split into
+ * parts of whole experts.
+ */
+async function checkExperts([format, groupSize]: Format, cases: ExpertCase[], options: ContextOptions = {}): Promise<void> {
+  for (const [T, E, k, H, Im] of cases) {
     // The engine runs the GEMVs for one token; a few more check their token indexing. SwiftShader
     // runs every workgroup, even one that returns at once, so the long cases take the tiled path only.
-    for (const [T, E, k, H, Im] of [[1, 8, 2, 64, 48], [1, 11, 3, 33, 37], [3, 12, 2, 40, 21], [37, 16, 4, 64, 64], [70, 9, 3, 35, 100]]) {
-      const gemv = T <= 3;
-      const gateUp = seededValues(E * 2 * Im * H, E + H, 0.5);
-      const down = seededValues(E * H * Im, Im, 0.5);
-      const wGateUp = uploadMatrix(ctx, gateUp, E * 2 * Im, H, 'gate_up', 2 * Im);
-      const wDown = uploadMatrix(ctx, down, E * H, Im, 'down', H);
-      assert.ok(wGateUp.parts.length > 1 && wDown.parts.length > 1, 'the experts are split across buffers');
-      const x = seededValues(T * H, T);
-      const routing = ref.moeRoute(seededValues(T * E, T + 3, 4), T, E, k);
-      const y0 = seededValues(T * H, 9);
-      const wantAct = ref.moeExpertGateUp(x, routing, gateUp, T, k, H, Im);
-      const wantY = ref.moeExpertDown(wantAct, routing.ids, down, T, k, H, Im).map((v, i) => v + y0[i]);
+    const gemv = T <= 3;
+    const [gateUpLayout, downLayout] = [matrixLayout(2 * Im, H, format, groupSize), matrixLayout(H, Im, format, groupSize)];
+    // The smallest cap that holds one gate/up expert and one block of down rows (two experts when H is odd: parts start at even rows).
+    const cap = Math.max(2 * Im * gateUpLayout.rowWords, (H % 2 ? 2 : 1) * H * downLayout.rowWords) * 4;
+    const ctx = await testContext('f16', cap, options);
+    const wGateUp = uploadFormatted(ctx, seededValues(E * 2 * Im * H, E + H, 0.5), E * 2 * Im, H, format, groupSize, 'gate_up', 2 * Im);
+    const wDown = uploadFormatted(ctx, seededValues(E * H * Im, Im, 0.5), E * H, Im, format, groupSize, 'down', H);
+    assert.ok(wGateUp.m.parts.length > 1 && wDown.m.parts.length > 1, `${format}${groupSize ?? ''} T=${T} E=${E} H=${H} Im=${Im}: the experts are split across buffers (${wGateUp.m.parts.length} + ${wDown.m.parts.length})`);
+    const x = seededValues(T * H, T);
+    const routing = ref.moeRoute(seededValues(T * E, T + 3, 4), T, E, k);
+    const y0 = seededValues(T * H, 9);
+    const wantAct = ref.moeExpertGateUp(x, routing, wGateUp.stored, T, k, H, Im);
+    const wantY = ref.moeExpertDown(wantAct, routing.ids, wDown.stored, T, k, H, Im).map((v, i) => v + y0[i]);
 
-      const experts = await MoeExperts.create(ctx, { experts: E, topK: k, hidden: H, width: Im });
-      const group = await MoeGroup.create(ctx, E);
-      const combine = await MoeCombine.create(ctx);
-      const [xb, ids, weights] = [upload(ctx, x), upload(ctx, routing.ids), upload(ctx, routing.weights)];
-      const actRouted = emptyF32(ctx, T * k * Im);
-      const actGrouped = emptyF32(ctx, T * k * Im);
-      const yRouted = upload(ctx, y0);
-      const yGrouped = upload(ctx, y0);
-      const perm = emptyF32(ctx, T * k);
-      const tiles = emptyF32(ctx, 1 + 3 * maxExpertTiles(T * k, E));
-      const expertOut = emptyF32(ctx, T * k * H);
-      await run(ctx, (b) => {
-        if (gemv) {
-          experts.gateUpRouted(b, { x: xb, ids, weights, T, w: wGateUp, act: actRouted });
-          experts.downRouted(b, { ids, T, act: actRouted, w: wDown, y: yRouted });
-        }
-        group.record(b, { ids, perm, tiles, n: T * k });
-        experts.gateUpGrouped(b, { x: xb, weights, perm, tiles, T, w: wGateUp, act: actGrouped });
-        experts.downGrouped(b, { perm, tiles, T, act: actGrouped, w: wDown, expertOut });
-        combine.record(b, { expertOut, x: yGrouped, T, H, topK: k });
-      });
-      const what = `T=${T} E=${E} k=${k} H=${H} Im=${Im}`;
-      const tol = (K: number, scale: number) => 2e-6 * Math.sqrt(K) * Math.max(1, scale);
+    const experts = await MoeExperts.create(ctx, { experts: E, topK: k, hidden: H, width: Im }, [{ format, groupSize: gateUpLayout.groupSize }]);
+    const group = await MoeGroup.create(ctx, E);
+    const combine = await MoeCombine.create(ctx);
+    const [xb, ids, weights] = [upload(ctx, x), upload(ctx, routing.ids), upload(ctx, routing.weights)];
+    const actRouted = emptyF32(ctx, T * k * Im);
+    const actGrouped = emptyF32(ctx, T * k * Im);
+    const yRouted = upload(ctx, y0);
+    const yGrouped = upload(ctx, y0);
+    const perm = emptyF32(ctx, T * k);
+    const tiles = emptyF32(ctx, 1 + 3 * maxExpertTiles(T * k, E));
+    const expertOut = emptyF32(ctx, T * k * H);
+    await run(ctx, (b) => {
       if (gemv) {
-        assert.ok(maxAbsDiff(await readF32(ctx.device, actRouted), wantAct) < tol(H, maxAbs(wantAct)), `gate/up GEMV ${what}`);
-        assert.ok(maxAbsDiff(await readF32(ctx.device, yRouted), wantY) < tol(k * Im, maxAbs(wantY)), `down GEMV ${what}`);
+        experts.gateUpRouted(b, { x: xb, ids, weights, T, w: wGateUp.m, act: actRouted });
+        experts.downRouted(b, { ids, T, act: actRouted, w: wDown.m, y: yRouted });
       }
-      assert.ok(maxAbsDiff(await readF32(ctx.device, actGrouped), wantAct) < tol(H, maxAbs(wantAct)), `gate/up tiled ${what}`);
-      assert.ok(maxAbsDiff(await readF32(ctx.device, yGrouped), wantY) < tol(k * Im, maxAbs(wantY)), `down tiled + combine ${what}`);
-      ctx.pool.destroyAll();
+      group.record(b, { ids, perm, tiles, n: T * k });
+      experts.gateUpGrouped(b, { x: xb, weights, perm, tiles, T, w: wGateUp.m, act: actGrouped });
+      experts.downGrouped(b, { perm, tiles, T, act: actGrouped, w: wDown.m, expertOut });
+      combine.record(b, { expertOut, x: yGrouped, T, H, topK: k });
+    });
+    const what = `${format}${groupSize ?? ''} T=${T} E=${E} k=${k} H=${H} Im=${Im} (${wGateUp.m.parts.length} + ${wDown.m.parts.length} parts)`;
+    // float32 sums in another order: a few ulps per term.
+    const tol = (K: number, scale: number) => 2e-6 * Math.sqrt(K) * Math.max(1, scale);
+    const check = async (name: string, buffer: GPUBuffer, want: Float32Array, K: number) => {
+      const d = maxAbsDiff(await readF32(ctx.device, buffer), want);
+      assert.ok(d < tol(K, maxAbs(want)), `${name} ${what}: ${d}`);
+    };
+    if (gemv) {
+      await check('gate/up GEMV', actRouted, wantAct, H);
+      await check('down GEMV', yRouted, wantY, k * Im);
     }
-  });
+    await check('gate/up tiled', actGrouped, wantAct, H);
+    await check('down tiled + combine', yGrouped, wantY, k * Im);
+    ctx.pool.destroyAll();
+  }
 }
+
+// SwiftShader compiles each pipeline in ~0.3-0.5 s and runs barrier workgroups slowly: f16 and q4
+// (the default and the smallest) get every case, the other formats the short odd ones (which take
+// the tiled path too).
+test('moe expert matmuls, every format: decode GEMVs and grouped tiled products, experts split across buffers', async () => {
+  for (const format of FORMATS) {
+    const every = (format[0] === 'f16' || format[0] === 'q4') && format[1] !== 128;
+    await checkExperts(format, every ? CASES : CASES.filter(([T, , , H, Im]) => T <= 3 && (H % 32 !== 0 || Im % 32 !== 0)));
+  }
+});
+test('moe expert kernels as on a GPU (2-row GEMVs, workgroup-memory tiled products) and GEMVs without subgroups', async () => {
+  const short = CASES.filter(([T]) => T <= 3);
+  for (const format of [['f16', undefined], ['q4', 32]] as Format[]) await checkExperts(format, [...short, CASES[4]], { barrierFree: false });
+  await checkExperts(['q8', 32], short, { barrierFree: false });
+  await checkExperts(['q8', 32], short, { subgroups: false });
+});
 
 /**
  * H = Im = Is = 4, E = 4, k = 2. Expert e is silu(s_e·x) ⊙ x (gate s_e·I, up I, down I) with

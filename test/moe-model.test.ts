@@ -2,7 +2,7 @@
 // text-only per-expert form verifies against the fixture's reference, prefill + decode (the
 // GEMV path) equals one prefill (the grouped path), experts split across buffers change nothing,
 // and malformed expert layouts are typed errors before anything is allocated. Then a random MoE
-// model of other dims, experts and layer pattern against the CPU reference.
+// model of other dims, experts and layer pattern against the CPU reference, also in q4.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readF32 } from '../src/gpu/buffers.ts';
@@ -17,6 +17,9 @@ import { verifyFixture } from '../src/verify/verify-fixture.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
 import { ReferenceQwen35 } from '../src/reference/model.ts';
 import { maxAbsDiff, seededValues, testDevice } from './helpers/gpu.ts';
+import { matrixLayout } from '../src/gpu/weights.ts';
+import { encodeRows } from '../src/gpu/weight-formats.ts';
+import { decodeRows } from '../src/reference/quant.ts';
 import { MOE_FIXTURE, moeFixtureVariant } from './helpers/moe-fixture.ts';
 import { packTensors, type TensorData } from './helpers/safetensors.ts';
 
@@ -110,7 +113,8 @@ test('malformed expert layouts are typed errors that say what is wrong', async (
   }
 });
 
-test('a random MoE model with odd dims, 6 experts top-3 and layers F L L F L matches the CPU reference', async () => {
+/** A random MoE model of odd dims, 6 experts top-3 and layers F L L F L, and its float32 tensors. */
+function randomMoeModel(): { config: ReturnType<typeof parseQwen35Config>; source: FileSource; values: Map<string, Float32Array> } {
   const json = {
     model_type: 'qwen3_5_moe_text', hidden_size: 37, num_hidden_layers: 5,
     layer_types: ['full_attention', 'linear_attention', 'linear_attention', 'full_attention', 'linear_attention'],
@@ -135,10 +139,13 @@ test('a random MoE model with odd dims, 6 experts top-3 and layers F L L F L mat
     tensors[name] = { dtype: 'F32', shape, data: new Uint8Array(v.buffer) };
   }
   const source = new MemorySource(new Map([['config.json', new TextEncoder().encode(JSON.stringify(json))], [SINGLE_FILE, packTensors(tensors)]]));
+  return { config, source, values };
+}
+
+/** The model's prompt and two decode steps against the CPU reference over `values`. */
+async function checkAgainstReference(model: Qwen35Model, reference: ReferenceQwen35): Promise<void> {
   const ids = Int32Array.from({ length: 29 }, (_, i) => (i * 53 + 7) % 300);
-  const reference = new ReferenceQwen35(config, (n) => values.get(n)!);
   const want = reference.forward(ids).logits;
-  const model = await load(source, { prefillChunk: 29 });
   const all = model.ctx.pool.storage('test.logits', ids.length * 300 * 4);
   await model.prefill(ids, { allLogits: all });
   // One wrong expert choice (one token, one layer) moved these logits by 1.8; float32 reordering
@@ -151,5 +158,29 @@ test('a random MoE model with odd dims, 6 experts top-3 and layers F L L F L mat
     await model.decodeOne(id);
     assert.ok(maxAbsDiff(await readF32(model.ctx.device, model.logitsBuffer), step) < tolerance, `decode ${id}`);
   }
+}
+
+test('a random MoE model with odd dims, 6 experts top-3 and layers F L L F L matches the CPU reference', async () => {
+  const { config, source, values } = randomMoeModel();
+  const model = await load(source, { prefillChunk: 29 });
+  await checkAgainstReference(model, new ReferenceQwen35(config, (n) => values.get(n)!));
+  model.destroy();
+});
+
+test('the random MoE model in q4, routed experts included, matches the CPU reference over the values q4 stores', async () => {
+  const { config, source, values } = randomMoeModel();
+  // Every matrix (2-D, or the 3-D fused experts) is quantized row by row as the loader does;
+  // vectors (norms, conv taps, A_log, dt_bias) stay float32.
+  const stored = (name: string, v: Float32Array) => {
+    const shape = textWeightNames(config).expectedShapes.get(name)!;
+    if (shape.length < 2 || name.endsWith('conv1d.weight')) return v;
+    const cols = shape[shape.length - 1];
+    const layout = matrixLayout(v.length / cols, cols, 'q4');
+    const { words, scales } = encodeRows(v, v.length / cols, layout);
+    return decodeRows(words, scales, v.length / cols, layout);
+  };
+  const quantized = new Map([...values].map(([n, v]) => [n, stored(n, v)]));
+  const model = await load(source, { prefillChunk: 29, quant: 'q4' });
+  await checkAgainstReference(model, new ReferenceQwen35(config, (n) => quantized.get(n)!));
   model.destroy();
 });

@@ -8,6 +8,12 @@ import gemvSource from '../shaders/matmul_gemv.wgsl?raw';
 import tiledSource from '../shaders/matmul_tiled.wgsl?raw';
 import directSource from '../shaders/matmul_tiled_direct.wgsl?raw';
 import embedSource from '../shaders/embed.wgsl?raw';
+import moeGemvGateUpSource from '../shaders/moe_gemv_gate_up.wgsl?raw';
+import moeGemvDownSource from '../shaders/moe_gemv_down.wgsl?raw';
+import moeTiledGateUpSource from '../shaders/moe_matmul_gate_up.wgsl?raw';
+import moeTiledDownSource from '../shaders/moe_matmul_down.wgsl?raw';
+import moeDirectGateUpSource from '../shaders/moe_matmul_gate_up_direct.wgsl?raw';
+import moeDirectDownSource from '../shaders/moe_matmul_down_direct.wgsl?raw';
 import { GpuContext, type KernelSpec } from '../src/gpu/context.ts';
 import { ParamLayout } from '../src/gpu/params.ts';
 import { SHADER_LIBS } from '../src/gpu/shader-libs.ts';
@@ -24,6 +30,12 @@ const KERNELS: [string, string, Record<string, number>][] = [
   ['matmul_tiled', tiledSource, { ACCUMULATE: 1, NORM: 1, GLU: 0 }],
   ['matmul_tiled_direct', directSource, { WG: 64, ACCUMULATE: 0, NORM: 1, GLU: 1 }],
   ['embed', embedSource, { WG: 64 }],
+  ['moe_gemv_gate_up', moeGemvGateUpSource, { WG: 64, LANES: 4, OUTS: 8 }],
+  ['moe_gemv_down', moeGemvDownSource, { WG: 64, LANES: 4, ROWS: 16 }],
+  ['moe_matmul_gate_up', moeTiledGateUpSource, { TM: 16 }],
+  ['moe_matmul_down', moeTiledDownSource, { TM: 16 }],
+  ['moe_matmul_gate_up_direct', moeDirectGateUpSource, { WG: 64 }],
+  ['moe_matmul_down_direct', moeDirectDownSource, { WG: 64 }],
 ];
 
 test('f16-arithmetic kernels are the f32 sources with another prelude', () => {

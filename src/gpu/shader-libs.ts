@@ -4,6 +4,7 @@ import gelu from '../../shaders/lib/gelu.wgsl?raw';
 import laneSumSubgroup from '../../shaders/lib/lane_sum_subgroup.wgsl?raw';
 import laneSumWorkgroup from '../../shaders/lib/lane_sum_workgroup.wgsl?raw';
 import xUnit from '../../shaders/lib/x_unit.wgsl?raw';
+import xNorm from '../../shaders/lib/x_norm.wgsl?raw';
 import matmulStore from '../../shaders/lib/matmul_store.wgsl?raw';
 
 /**
@@ -17,5 +18,6 @@ export const SHADER_LIBS: Record<string, string> = {
   'lib/lane_sum_subgroup.wgsl': laneSumSubgroup,
   'lib/lane_sum_workgroup.wgsl': laneSumWorkgroup,
   'lib/x_unit.wgsl': xUnit,
+  'lib/x_norm.wgsl': xNorm,
   'lib/matmul_store.wgsl': matmulStore,
 };

@@ -28,8 +28,11 @@ export interface KernelSet {
   scatterRows: ScatterRows;
 }
 
-/** `formats`: the weight layouts of the model's matrices (default: the context's f16/f32 storage). */
-export async function createKernelSet(ctx: GpuContext, c: Qwen35Config, formats?: MatrixFormat[]): Promise<KernelSet> {
+/**
+ * `formats`: the weight layouts of the matrices Matmul and Embed read, `expertFormats` those of an
+ * MoE block's routed experts (both default to the context's f16/f32 storage).
+ */
+export async function createKernelSet(ctx: GpuContext, c: Qwen35Config, formats?: MatrixFormat[], expertFormats?: MatrixFormat[]): Promise<KernelSet> {
   const linear = c.layerTypes.includes('linear_attention');
   const [embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows] = await Promise.all([
     Embed.create(ctx, formats),
@@ -45,6 +48,6 @@ export async function createKernelSet(ctx: GpuContext, c: Qwen35Config, formats?
     Sampler.create(ctx, c.vocabSize),
     ScatterRows.create(ctx),
   ]);
-  const moe = c.moe ? await createMoeKernels(ctx, c.moe, c.hiddenSize) : null;
+  const moe = c.moe ? await createMoeKernels(ctx, c.moe, c.hiddenSize, expertFormats) : null;
   return { embed, rmsNorm, matmul, attention, conv, delta, gatedNorm, swiglu, sampler, scatterRows, moe };
 }

@@ -1,6 +1,7 @@
 import type { MoeConfig } from '../loader/config.ts';
 import type { GpuContext } from '../gpu/context.ts';
 import type { ProgramBuilder } from '../gpu/program.ts';
+import type { MatrixFormat } from '../kernels/matmul.ts';
 import { matrixBytes, type GpuMatrix } from '../gpu/weights.ts';
 import { MoeCombine, MoeGroup, maxExpertTiles } from '../kernels/moe-group.ts';
 import { MoeExperts } from '../kernels/moe-matmul.ts';
@@ -37,13 +38,14 @@ export interface MoeKernels {
   experts: MoeExperts;
 }
 
-export async function createMoeKernels(ctx: GpuContext, moe: MoeConfig, hidden: number): Promise<MoeKernels> {
+/** `expertFormats`: the routed expert matrices' weight layouts (default: the context's f16/f32 storage). */
+export async function createMoeKernels(ctx: GpuContext, moe: MoeConfig, hidden: number, expertFormats?: MatrixFormat[]): Promise<MoeKernels> {
   const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im } = moe;
   const [route, group, combine, experts] = await Promise.all([
     MoeRoute.create(ctx, E, k),
     MoeGroup.create(ctx, E),
     MoeCombine.create(ctx),
-    MoeExperts.create(ctx, { experts: E, topK: k, hidden, width: Im }),
+    MoeExperts.create(ctx, { experts: E, topK: k, hidden, width: Im }, expertFormats),
   ]);
   return { moe, route, group, combine, experts };
 }

@@ -46,8 +46,8 @@ export interface RequiredBytes {
   loadTransient: number;
   /** The widest weight row: matrices are split into buffers by rows, so one row must fit a binding. */
   widestRow: { name: string; bytes: number };
-  /** MoE: one expert's gate/up or down rows, which stay together in one buffer; null for dense models. */
-  widestExpert: { name: string; bytes: number } | null;
+  /** MoE: one expert's gate/up or down rows (in their format), which stay together in one buffer; null for dense models. */
+  widestExpert: { name: string; bytes: number; format: WeightFormat } | null;
   /** The largest buffer of each kind that cannot be split (labelled as the engine labels it). */
   wholeBuffers: { label: string; bytes: number }[];
 }
@@ -75,7 +75,7 @@ function vectorNames(layer: LayerNames): string[] {
 /**
  * Bytes Qwen35Model.load leaves allocated on the GPU, from config.json and the checkpoint headers
  * alone: weights as the loader stores them (matrices in their format, rows padded to whole units,
- * FP8 matrices and routed experts in f16/f32 storage; vectors in f32; a tied lm_head once; mtp.*
+ * FP8 matrices in f16/f32 storage; vectors in f32; a tied lm_head once; mtp.*
  * skipped, the vision tower counted only with `vision`; experts in either checkpoint layout), KV
  * caches, delta-rule state and the scratch buffers. Shapes, and FP8 scales, are checked as the
  * loader checks them.
@@ -90,13 +90,12 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   let widestVector = { label: '', bytes: 0 };
   let fp8Staging = 0;
   let fp8Scales = 0;
-  const expertNames = new Set(names.experts.flatMap((e) => (e ? [...e.gateUp, ...e.down] : [])));
   for (const [name, shape] of names.expectedShapes) {
     const info = checkpoint.expectShape(name, shape);
     const fp8 = fp8TensorOf(checkpoint, name, config.quantization);
-    // Routed experts keep f16/f32 pairs; so does FP8 unless it is re-quantized to q8/q4 on the CPU.
-    const pairs = expertNames.has(name) || (fp8 !== null && !grouped);
-    if (fp8 && pairs) {
+    // FP8 is dequantized on the GPU into f16/f32 storage, unless it is re-quantized to q8/q4 on the CPU.
+    const gpuFp8 = fp8 !== null && !grouped;
+    if (fp8 && gpuFp8) {
       // Fp8Uploader's staging buffer holds a chunk of whole rows (at least one), and the scales go up as f32.
       fp8Staging = Math.max(fp8Staging, poolBytes(Math.max(CHUNK_BYTES, Math.ceil(info.shape[1] / 4) * 4)));
       fp8Scales = Math.max(fp8Scales, poolBytes(fp8.scale.shape[0] * fp8.scale.shape[1] * 4));
@@ -110,7 +109,7 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
     // Rows are everything before the last dim; fusing or splitting by rows changes no byte count.
     const cols = info.shape[info.shape.length - 1];
     const rows = info.shape.slice(0, -1).reduce((a, b) => a * b, 1);
-    const layout = matrixLayout(rows, cols, pairs ? options.storage : format, options.groupSize);
+    const layout = matrixLayout(rows, cols, gpuFp8 ? options.storage : format, options.groupSize);
     const rowBytes = layout.rowWords * 4;
     weights += poolBytes(rows * rowBytes) + (layout.scaleWords ? poolBytes(rows * layout.scaleWords * 4) : 0);
     if (rowBytes > widestRow.bytes) widestRow = { name, bytes: rowBytes };
@@ -128,12 +127,17 @@ export function estimateRequiredBytes(config: Qwen35Config, checkpoint: Checkpoi
   let widestExpert: RequiredBytes['widestExpert'] = null;
   if (c.moe) {
     const { numExperts: E, numExpertsPerTok: k, moeIntermediateSize: Im } = c.moe;
-    const gateUp = 2 * Im * rowBytesOf(c.hiddenSize, options.storage);
-    const down = c.hiddenSize * rowBytesOf(Im, options.storage);
-    const moeLayers = names.experts.filter((e) => e !== null);
-    decodeWeights -= moeLayers.length * (E - k) * (gateUp + down);
-    const [first] = moeLayers;
-    widestExpert = gateUp >= down ? { name: first!.gateUp[0], bytes: gateUp } : { name: first!.down[0], bytes: down };
+    // Experts take the load's format, as every matrix does (FP8 ones in f16/f32 storage unless that is q8/q4).
+    const expertFormat = (tensors: string[]) => (!grouped && tensors.some((n) => fp8TensorOf(checkpoint, n, config.quantization)) ? options.storage : format);
+    for (const e of names.experts) {
+      if (!e) continue;
+      const [gateUpFormat, downFormat] = [expertFormat(e.gateUp), expertFormat(e.down)];
+      const gateUp = 2 * Im * rowBytesOf(c.hiddenSize, gateUpFormat);
+      const down = c.hiddenSize * rowBytesOf(Im, downFormat);
+      decodeWeights -= (E - k) * (gateUp + down);
+      const widest = gateUp >= down ? { name: e.gateUp[0], bytes: gateUp, format: gateUpFormat } : { name: e.down[0], bytes: down, format: downFormat };
+      if (!widestExpert || widest.bytes > widestExpert.bytes) widestExpert = widest;
+    }
   }
   const wholeBuffers = [widestVector];
   const kvLayer = c.layerTypes.indexOf('full_attention');
@@ -183,7 +187,7 @@ export function estimateModelFit(config: Qwen35Config, checkpoint: Checkpoint, l
     reasons.push(`One row of ${widestRow.name} needs ${formatBytes(widestRow.bytes)} in ${options.quant ?? options.storage} storage, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
   }
   if (widestExpert && widestExpert.bytes > bindingMax) {
-    reasons.push(`One expert of ${widestExpert.name} needs ${formatBytes(widestExpert.bytes)} in ${options.storage} storage and is kept whole in one buffer, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
+    reasons.push(`One expert of ${widestExpert.name} needs ${formatBytes(widestExpert.bytes)} in ${widestExpert.format} storage and is kept whole in one buffer, but this GPU binds at most ${formatBytes(bindingMax)} per buffer`);
   }
   for (const { label, bytes } of required.wholeBuffers) {
     if (bytes <= bindingMax) continue;

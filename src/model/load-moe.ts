@@ -9,8 +9,6 @@ export interface MatrixLayoutRequest {
   interleaved?: boolean;
   /** Blocks of this many rows never straddle two buffers. */
   rowGroup?: number;
-  /** Keep f16/f32 pairs whatever the load's weight format: for kernels that read pairs. */
-  pairs?: boolean;
 }
 
 /** Uploads checkpoint tensors stacked by rows as one matrix. */
@@ -19,14 +17,15 @@ export type MatrixLoader = (label: string, tensors: string[], layout?: MatrixLay
 /**
  * One MoE layer's weights: the router, the shared expert's gate and its gate/up projections fused
  * into one matrix (all four read the same normed input), the shared down projection, and the
- * routed experts stacked by rows with each expert kept whole within one buffer.
+ * routed experts stacked by rows with each expert kept whole within one buffer. All take the load's
+ * weight format (FP8 tensors stay f16/f32: load-weights.ts).
  */
 export async function loadMoeWeights(matrix: MatrixLoader, c: Qwen35Config, n: MoeMlpNames, experts: ExpertTensors, layer: number): Promise<MoeWeights> {
   const { moeIntermediateSize: Im } = c.moe!;
   return {
     routerShared: await matrix(`layer${layer}.router_shared`, [n.router, n.sharedExpertGate, n.sharedGate, n.sharedUp]),
     sharedDown: await matrix(`layer${layer}.shared_down`, [n.sharedDown]),
-    expertsGateUp: await matrix(`layer${layer}.experts.gate_up`, experts.gateUp, { rowGroup: 2 * Im, pairs: true }),
-    expertsDown: await matrix(`layer${layer}.experts.down`, experts.down, { rowGroup: c.hiddenSize, pairs: true }),
+    expertsGateUp: await matrix(`layer${layer}.experts.gate_up`, experts.gateUp, { rowGroup: 2 * Im }),
+    expertsDown: await matrix(`layer${layer}.experts.down`, experts.down, { rowGroup: c.hiddenSize }),
   };
 }

@@ -54,7 +54,7 @@ export const CHUNK_BYTES = 1 << 20;
  * interleaved for the fused gate/up + SwiGLU kernel; zero-centred norm weights (Qwen3.5) as 1 + w,
  * plain ones (Qwen3) as they are; small vectors in float32. Block-wise FP8 matrices are
  * dequantized on the GPU into f16/f32 storage (fp8-upload.ts), or on the CPU, chunk by chunk, on
- * their way to q8/q4. An MoE block's routed experts stay in f16/f32: their kernels read pairs.
+ * their way to q8/q4.
  */
 export async function loadWeights(
   ctx: GpuContext,
@@ -120,8 +120,8 @@ export async function loadWeights(
     const rows = shapes.reduce((sum, s) => sum + matrixRows(s), 0);
     const quantized = tensors.map((n) => fp8TensorOf(checkpoint, n, c.quantization));
     const grouped = format === 'q8' || format === 'q4';
-    const gpuFp8 = quantized.some(Boolean) && !(grouped && !layout.pairs);
-    const stored = layout.pairs || gpuFp8 ? ctx.storage : format;
+    const gpuFp8 = quantized.some(Boolean) && !grouped;
+    const stored = gpuFp8 ? ctx.storage : format;
     const m = allocateMatrix(ctx, label, rows, cols, { format: stored, groupSize, rowGroup: layout.rowGroup });
     // Interleaved tensors (same shape) alternate rows: row r of tensor i lands at r·count + i.
     const step = layout.interleaved ? tensors.length : 1;
@@ -218,11 +218,19 @@ export async function loadWeights(
   return { embedTokens, finalNorm, lmHead, layers };
 }
 
-/** The distinct weight layouts among a model's matrices: what its kernels must be compiled for. */
+/** The distinct weight layouts among the matrices Matmul and Embed read: what those kernels must be compiled for. */
 export function weightFormatsOf(w: ModelWeights): { format: WeightFormat; groupSize: number }[] {
   const mlpMatrices = (mlp: MlpWeights | MoeWeights) => (isMoeWeights(mlp) ? [mlp.routerShared, mlp.sharedDown] : [mlp.gateUp, mlp.down]);
   const mixerMatrices = (m: LayerWeights['mixer']) => (m.kind === 'linear_attention' ? [m.inProj, m.outProj] : [m.qkv, m.oProj]);
-  const matrices = [w.embedTokens, w.lmHead, ...w.layers.flatMap((l) => [...mlpMatrices(l.mlp), ...mixerMatrices(l.mixer)])];
+  return distinctFormats([w.embedTokens, w.lmHead, ...w.layers.flatMap((l) => [...mlpMatrices(l.mlp), ...mixerMatrices(l.mixer)])]);
+}
+
+/** The distinct weight layouts of the MoE blocks' routed experts (empty for dense models): what MoeExperts compiles for. */
+export function expertFormatsOf(w: ModelWeights): { format: WeightFormat; groupSize: number }[] {
+  return distinctFormats(w.layers.flatMap((l) => (isMoeWeights(l.mlp) ? [l.mlp.expertsGateUp, l.mlp.expertsDown] : [])));
+}
+
+function distinctFormats(matrices: GpuMatrix[]): { format: WeightFormat; groupSize: number }[] {
   const seen = new Map(matrices.map((m) => [`${m.format}:${m.groupSize}`, { format: m.format, groupSize: m.groupSize }]));
   return [...seen.values()];
 }

@@ -14,7 +14,7 @@ import { isMoeWeights, moeDecodeBytes } from '../layers/moe.ts';
 import type { SamplingParams } from '../api.ts';
 import { buildForward, type Capture, type DecoderLayer, type ModelParts } from './forward.ts';
 import { estimateModelFit } from './fit.ts';
-import { loadWeights, weightFormatsOf, type LoadProgress, type ModelWeights } from './load-weights.ts';
+import { expertFormatsOf, loadWeights, weightFormatsOf, type LoadProgress, type ModelWeights } from './load-weights.ts';
 import { ropeTable, textPositions } from './rope.ts';
 import { allocateScratch } from '../layers/scratch.ts';
 import { PreparedVisual, type VisualSegment } from './visual-input.ts';
@@ -104,7 +104,7 @@ export class Qwen35Model {
     try {
       const weights = await makeWeights(ctx);
       const weightBytes = ctx.pool.allocatedBytes;
-      const kernels = await createKernelSet(ctx, config, weightFormatsOf(weights));
+      const kernels = await createKernelSet(ctx, config, weightFormatsOf(weights), expertFormatsOf(weights));
       const scratch = allocateScratch(ctx, config, chunk);
       const layers: DecoderLayer[] = weights.layers.map((w, i) => ({
         inputNorm: w.inputNorm,

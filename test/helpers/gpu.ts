@@ -42,8 +42,8 @@ export function uploadMatrix(ctx: GpuContext, data: Float32Array, rows: number, 
  * Uploads f32 [rows, cols] values in any weight format; returns the matrix and the values its
  * format actually stores (decoded by the reference decoder), which the reference multiplies by.
  */
-export function uploadFormatted(ctx: GpuContext, data: Float32Array, rows: number, cols: number, format: WeightFormat, groupSize?: number, label = 'W'): { m: GpuMatrix; stored: Float32Array } {
-  const m = allocateMatrix(ctx, label, rows, cols, { format, groupSize });
+export function uploadFormatted(ctx: GpuContext, data: Float32Array, rows: number, cols: number, format: WeightFormat, groupSize?: number, label = 'W', rowGroup?: number): { m: GpuMatrix; stored: Float32Array } {
+  const m = allocateMatrix(ctx, label, rows, cols, { format, groupSize, rowGroup });
   writeRowsF32(ctx, m, 0, data);
   const layout = matrixLayout(rows, cols, format, groupSize);
   const { words, scales } = encodeRows(data, rows, layout);
