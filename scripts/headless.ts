@@ -7,24 +7,15 @@ import type { AddressInfo } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Plugin } from 'vite';
+import { CHROMIUM_ARGS, chromiumPath } from './chromium.ts';
+import type { HarnessResult } from './harness-page.ts';
 import { serveFile } from './static-server.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--use-webgpu-adapter=swiftshader',
-  // Without these Chromium keeps trying to reach the network, which CI machines do not have.
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
 
 /** A failure whose message says it all: no stack needed. */
 export class HarnessError extends Error {}
 
-export type HarnessResult<T> = { ok: T } | { error: string; stack?: string };
 
 export interface PageRun {
   /** The page, relative to the repo root: 'scripts/bench-page/index.html'. */
@@ -36,7 +27,7 @@ export interface PageRun {
 }
 
 export async function runPage<T>(run: PageRun): Promise<T> {
-  const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+  const executablePath = chromiumPath();
   if (!existsSync(executablePath)) throw new HarnessError(`Chromium not found at ${executablePath}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
   const { createServer } = await import('vite');
   const { chromium } = await import('playwright-core');
@@ -47,6 +38,7 @@ export async function runPage<T>(run: PageRun): Promise<T> {
     clearScreen: false,
     server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
     optimizeDeps: { entries: [run.page] },
+    // A one-shot server: no file watching, no HMR socket, and a dependency scan of this page only.
     plugins: run.serve ? [serveDir(run.serve.path, run.serve.dir)] : [],
   });
   let browser: import('playwright-core').Browser | undefined;
@@ -58,7 +50,10 @@ export async function runPage<T>(run: PageRun): Promise<T> {
     const page = await browser.newPage();
     page.setDefaultTimeout(run.timeoutMs);
     page.on('console', (message) => {
-      if (message.type() !== 'debug') console.error(`[browser ${message.type()}] ${message.text()}`);
+      // Debug messages are Vite's client chatter; failed loads are only useful with their URL.
+      if (message.type() === 'debug') return;
+      const url = message.location().url;
+      console.error(`[browser ${message.type()}] ${message.text()}${url ? ` (${url})` : ''}`);
     });
     page.on('pageerror', (error) => console.error(`[browser page error] ${error.stack ?? error.message}`));
     let finish!: (result: HarnessResult<T>) => void;
@@ -67,6 +62,7 @@ export async function runPage<T>(run: PageRun): Promise<T> {
       finish = ok;
       fail = reject;
     });
+    // Awaited only once the page has started; a rejection before that (or from closing) is moot.
     done.catch(() => undefined);
     page.on('crash', () => fail(new HarnessError('the browser page crashed (out of memory?)')));
     browser.on('disconnected', () => fail(new HarnessError('the browser exited')));

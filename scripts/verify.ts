@@ -4,27 +4,20 @@
 // reported as such in the JSON line: "from_reference_vision": true).
 // Prints the comparison's log, then one JSON object as the last line of stdout.
 // Exit status: 0 pass, 1 mismatch, 2 error (usage, missing GPU or browser, unreadable fixture...).
-import { existsSync, statSync } from 'node:fs';
-import { serveFile } from './static-server.ts';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { basename, dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import type { Plugin } from 'vite';
+import { statSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { QwenError } from '../src/loader/errors.ts';
-import { CHROMIUM_ARGS, chromiumPath } from './chromium.ts';
 import type { VerifyOptions, VerifyOutcome } from '../src/verify/verify-fixture.ts';
-import type { PageResult } from './verify-page/main.ts';
+import { HarnessError } from './headless.ts';
 
 type Runtime = 'node' | 'browser';
 
 const USAGE = 'usage: npm run verify -- <fixture-dir> [--runtime browser|node] [--verbose] [--storage f16|f32] [--from-reference-vision]';
-const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE_URL_PATH = '/__fixture';
 /** SwiftShader runs the 48 MB fixture slowly; this only stops a page that hangs. */
 const BROWSER_TIMEOUT_MS = 45 * 60 * 1000;
 
-/** A failure whose message says it all (a harness problem, or one the page described): no stack. */
+/** A failure whose message says it all: no stack. */
 class ExplainedError extends Error {}
 
 /** What the CLI passes to verifyFixture in either runtime. */
@@ -73,80 +66,14 @@ async function runInNode(dir: string, options: RunOptions): Promise<VerifyOutcom
 }
 
 async function runInBrowser(dir: string, options: RunOptions): Promise<VerifyOutcome> {
-  const executablePath = chromiumPath();
-  if (!existsSync(executablePath)) throw new ExplainedError(`Chromium not found at ${executablePath}: install it (Debian: apt-get install chromium) or set CHROMIUM_PATH`);
-  const { createServer } = await import('vite');
-  const { chromium } = await import('playwright-core');
-
-  const server = await createServer({
-    configFile: resolve(REPO, 'vite.config.ts'),
-    root: REPO,
-    logLevel: 'warn',
-    clearScreen: false,
-    // A one-shot server: no file watching, no HMR socket, and a dependency scan of the verify page only.
-    server: { host: '127.0.0.1', port: 0, hmr: false, watch: null },
-    optimizeDeps: { entries: ['scripts/verify-page/index.html'] },
-    plugins: [serveFixture(dir)],
+  const { runPage } = await import('./headless.ts');
+  const query = new URLSearchParams();
+  if (options.verbose) query.set('verbose', '');
+  if (options.fromReferenceVision) query.set('fromReferenceVision', '');
+  if (options.storage) query.set('storage', options.storage);
+  return runPage<VerifyOutcome>({
+    page: 'scripts/verify-page/index.html', query, serve: { path: FIXTURE_URL_PATH, dir }, timeoutMs: BROWSER_TIMEOUT_MS, log: (line) => console.log(line),
   });
-  let browser: import('playwright-core').Browser | undefined;
-  let watchdog: NodeJS.Timeout | undefined;
-  try {
-    await server.listen();
-    const { port } = server.httpServer!.address() as AddressInfo;
-    browser = await chromium.launch({ executablePath, headless: true, args: CHROMIUM_ARGS, timeout: 5 * 60 * 1000 });
-    const page = await browser.newPage();
-    page.setDefaultTimeout(BROWSER_TIMEOUT_MS);
-    page.on('console', (message) => {
-      // Debug messages are Vite's client chatter; failed loads are only useful with their URL.
-      if (message.type() === 'debug') return;
-      const url = message.location().url;
-      console.error(`[browser ${message.type()}] ${message.text()}${url ? ` (${url})` : ''}`);
-    });
-    page.on('pageerror', (error) => console.error(`[browser page error] ${error.stack ?? error.message}`));
-
-    let finish!: (result: PageResult) => void;
-    let fail!: (error: Error) => void;
-    const done = new Promise<PageResult>((resolveDone, reject) => {
-      finish = resolveDone;
-      fail = reject;
-    });
-    // Awaited only once the page has started; a rejection before that (or from closing) is moot.
-    done.catch(() => undefined);
-    page.on('crash', () => fail(new ExplainedError('the browser page crashed (out of memory?)')));
-    browser.on('disconnected', () => fail(new ExplainedError('the browser exited during verification')));
-    watchdog = setTimeout(() => fail(new ExplainedError(`no result from the browser after ${BROWSER_TIMEOUT_MS / 60000} minutes`)), BROWSER_TIMEOUT_MS);
-    await page.exposeFunction('verifyDone', (result: PageResult) => finish(result));
-    await page.exposeFunction('verifyLog', (line: string) => console.log(line));
-    const query = new URLSearchParams();
-    if (options.verbose) query.set('verbose', '');
-    if (options.fromReferenceVision) query.set('fromReferenceVision', '');
-    if (options.storage) query.set('storage', options.storage);
-    await page.goto(`http://127.0.0.1:${port}/scripts/verify-page/index.html?${query}`);
-    // Module scripts have run by the load event; a failed import leaves the page without its flag.
-    if (!(await page.evaluate(() => window.verifyStarted === true))) {
-      throw new ExplainedError('the verify page did not start (an engine module failed to load; see the messages above)');
-    }
-    const result = await done;
-    if ('error' in result) {
-      if (result.stack) console.error(`[browser] ${result.stack}`);
-      throw new ExplainedError(result.error);
-    }
-    return result.outcome;
-  } finally {
-    clearTimeout(watchdog);
-    await browser?.close();
-    await server.close();
-  }
-}
-
-/** Serves the fixture's files under FIXTURE_URL_PATH with HEAD and single-range GET, as FetchSource uses them. */
-function serveFixture(dir: string): Plugin {
-  return {
-    name: 'verify-serve-fixture',
-    configureServer(server) {
-      server.middlewares.use(FIXTURE_URL_PATH, (req: IncomingMessage, res: ServerResponse) => serveFile(dir, req, res));
-    },
-  };
 }
 
 function describeError(e: unknown): string {
@@ -164,7 +91,7 @@ try {
   status = pass ? 0 : 1;
 } catch (e) {
   // Engine errors say what went wrong; anything else may be a bug, where the stack matters.
-  console.error(e instanceof QwenError || e instanceof ExplainedError ? `error: ${describeError(e)}` : e);
+  console.error(e instanceof QwenError || e instanceof ExplainedError || e instanceof HarnessError ? `error: ${describeError(e)}` : e);
   record = { pass: false, max_abs_logit_diff: null, tolerance: null, greedy_match: null, error: describeError(e) };
   status = 2;
 }

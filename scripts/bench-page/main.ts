@@ -1,25 +1,14 @@
 // The browser half of `npm run bench -- --runtime browser`: scripts/bench.ts opens this page in
 // headless Chromium with the options in the query string (and a --model directory at /__model/).
-import { runBench, type BenchResult } from '../../src/bench/run-bench.ts';
+import { runBench } from '../../src/bench/run-bench.ts';
 import { requestEngineDevice } from '../../src/gpu/device.ts';
 import type { WeightFormat } from '../../src/gpu/weights.ts';
 import { FetchSource } from '../../src/loader/fetch-source.ts';
 import type { PresetName } from '../../src/model/presets.ts';
+import { startHarness } from '../harness-page.ts';
 
-declare global {
-  interface Window {
-    harnessLog?: (line: string) => Promise<void>;
-    harnessDone?: (result: { ok: BenchResult } | { error: string; stack?: string }) => Promise<void>;
-    harnessStarted?: boolean;
-  }
-}
-
-window.harnessStarted = true;
-const screen = document.getElementById('log')!;
-const log = (line: string) => {
-  screen.textContent += `${line}\n`;
-  void window.harnessLog?.(line);
-};
+const harness = startHarness(document.getElementById('log')!);
+const log = harness.log;
 
 const q = new URLSearchParams(location.search);
 try {
@@ -36,9 +25,9 @@ try {
     log,
   });
   device.destroy();
-  await window.harnessDone?.({ ok: result });
+  await harness.done({ ok: result });
 } catch (e) {
   const error = e instanceof Error ? e : new Error(String(e));
   log(`error: ${error.message}`);
-  await window.harnessDone?.({ error: `${error.name}: ${error.message}`, stack: error.stack });
+  await harness.done({ error: `${error.name}: ${error.message}`, stack: error.stack });
 }

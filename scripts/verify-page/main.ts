@@ -1,36 +1,15 @@
 // The browser half of `npm run verify -- <dir> --runtime browser`: scripts/verify.ts serves the
-// fixture under /__fixture/, opens this page in headless Chromium and exposes the two callbacks.
+// fixture under /__fixture/ and opens this page with scripts/headless.ts, which exposes the callbacks.
 import { requestEngineDevice } from '../../src/gpu/device.ts';
 import { GpuUnavailableError, QwenError } from '../../src/loader/errors.ts';
 import { FetchSource } from '../../src/loader/fetch-source.ts';
 import { verifyFixture, type VerifyOutcome } from '../../src/verify/verify-fixture.ts';
+import { startHarness, type HarnessResult } from '../harness-page.ts';
 
-export type PageResult = { outcome: VerifyOutcome } | { error: string; stack?: string };
+const harness = startHarness(document.getElementById('log')!);
+const log = harness.log;
 
-declare global {
-  interface Window {
-    verifyLog?: (line: string) => Promise<void>;
-    verifyDone?: (result: PageResult) => Promise<void>;
-    /** Set once every import loaded, so the harness can tell a page that never started. */
-    verifyStarted?: boolean;
-  }
-}
-
-window.verifyStarted = true;
-
-const screen = document.getElementById('log')!;
-
-// Opened by hand (no harness), the page still works and shows its log.
-function show(line: string): void {
-  screen.textContent += `${line}\n`;
-}
-
-function log(line: string): void {
-  show(line);
-  void window.verifyLog?.(line);
-}
-
-async function run(): Promise<PageResult> {
+async function run(): Promise<HarnessResult<VerifyOutcome>> {
   try {
     if (!navigator.gpu) throw new GpuUnavailableError('navigator.gpu is missing');
     const device = await requestEngineDevice(await navigator.gpu.requestAdapter());
@@ -41,7 +20,7 @@ async function run(): Promise<PageResult> {
       verbose: query.has('verbose'), fromReferenceVision: query.has('fromReferenceVision'), storage: storage === 'f16' || storage === 'f32' ? storage : undefined, log,
     });
     device.destroy();
-    return { outcome };
+    return { ok: outcome };
   } catch (e) {
     if (!(e instanceof Error)) return { error: String(e) };
     // Engine errors explain themselves; for anything else the harness prints the stack.
@@ -50,5 +29,5 @@ async function run(): Promise<PageResult> {
 }
 
 const result = await run();
-show('error' in result ? `error: ${result.error}` : `done: ${JSON.stringify(result.outcome)}`);
-await window.verifyDone?.(result);
+harness.show('error' in result ? `error: ${result.error}` : `done: ${JSON.stringify(result.ok)}`);
+await harness.done(result);
