@@ -139,6 +139,11 @@ export interface ModelInfo {
   vocabSize: number;
   maxContext: number;
   gpuBytes: number;
+  /**
+   * The weight format it was loaded with (LoadOptions.quant, f16 when unset). It is the matrices'
+   * format: MoE routed experts and FP8 checkpoints' matrices stay f16 whatever it says.
+   */
+  quant: NonNullable<LoadOptions['quant']>;
   /** Whether the chat template thinks unless told not to. */
   thinkingByDefault: boolean;
   /** Image and video input, when the model has a vision tower; null for text-only models. */
