@@ -27,7 +27,8 @@ type Phase = 'idle' | 'checking' | 'choose' | 'loading' | 'ready' | 'error';
  * bytes or "8GiB", "6 GB"…); a value of those two it cannot read is warned about on the console and
  * ignored. Changing either checks the fit again. The card's weights choice is reflected to `weights`.
  * Events (bubbling, composed): qwen-model {model}, qwen-load-options {model, weights, memoryBudget}
- * (the user changed either; memoryBudget is the attribute's text or null), qwen-load {ModelInfo}, qwen-answer {ChatResult}, qwen-error {name, code, message}.
+ * (the user changed either; memoryBudget is the attribute's text or null), qwen-load {ModelInfo},
+ * qwen-answer {ChatResult}, qwen-error {name, code, message}.
  */
 export class QwenChatElement extends HTMLElement {
   static observedAttributes = ['model', 'picker', 'system', 'weights', 'memory-budget'];
