@@ -1,5 +1,6 @@
 // The demo app: one full-page <qwen-chat>. `?model=<repo id or base URL>` preloads that model
-// (after its fit check), and the address bar follows the chosen model so the link can be shared.
+// (after its fit check); `?weights=q4` and `?memory=8GiB` set the element's weights and
+// memory-budget attributes. The address bar follows what the user chooses, so the link can be shared.
 import { defineQwenChat } from '../src/embed/qwen-chat.ts';
 import './demo.css';
 
@@ -7,7 +8,13 @@ const DEFAULT_MODEL = 'Qwen/Qwen3.5-0.8B';
 
 defineQwenChat();
 const chat = document.querySelector('qwen-chat')!;
-const requested = new URLSearchParams(location.search).get('model');
+const params = new URLSearchParams(location.search);
+const requested = params.get('model');
+// Before the model: its first fit check already uses them (an unreadable value is warned about and ignored).
+for (const [param, attribute] of [['weights', 'weights'], ['memory', 'memory-budget']]) {
+  const value = params.get(param);
+  if (value) chat.setAttribute(attribute, value);
+}
 
 // A shared link loads its model right away; a model picked later is shown with its download size
 // first, and loads when the user says so.
@@ -19,12 +26,19 @@ if (requested) {
 }
 chat.model = requested || DEFAULT_MODEL;
 
-chat.addEventListener('qwen-model', (e) => {
-  const { model } = (e as CustomEvent<{ model: string }>).detail;
+function follow(values: Record<string, string | null>): void {
   const url = new URL(location.href);
-  if (url.searchParams.get('model') === model) return;
-  url.searchParams.set('model', model);
-  history.replaceState(null, '', url);
+  for (const [param, value] of Object.entries(values)) {
+    if (value) url.searchParams.set(param, value);
+    else url.searchParams.delete(param);
+  }
+  if (url.href !== location.href) history.replaceState(null, '', url);
+}
+
+chat.addEventListener('qwen-model', (e) => follow({ model: (e as CustomEvent<{ model: string }>).detail.model }));
+chat.addEventListener('qwen-load-options', (e) => {
+  const { weights, memoryBudget } = (e as CustomEvent<{ weights: string; memoryBudget: string | null }>).detail;
+  follow({ weights: weights === 'f16' ? null : weights, memory: memoryBudget });
 });
 
 // The app shell works offline once a service worker has cached it; models live in their own cache.

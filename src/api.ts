@@ -139,6 +139,8 @@ export interface ModelInfo {
   vocabSize: number;
   maxContext: number;
   gpuBytes: number;
+  /** The weight format every matrix was loaded in (LoadOptions.quant, f16 when unset). */
+  quant: NonNullable<LoadOptions['quant']>;
   /** Whether the chat template thinks unless told not to. */
   thinkingByDefault: boolean;
   /** Image and video input, when the model has a vision tower; null for text-only models. */

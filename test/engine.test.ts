@@ -98,6 +98,7 @@ test('a download cut off mid-file fails with a clear error; loading again resume
   assert.equal(info.modelType, 'qwen3_5_text');
   assert.equal(info.thinkingByDefault, false);
   assert.deepEqual(info.accepts, ['text']);
+  assert.equal(info.quant, 'f16', 'the default weight format, as ModelInfo says');
   assert.equal(info.cacheError, null);
   const last = events[events.length - 1];
   assert.equal(last.overallLoadedBytes, last.overallTotalBytes);

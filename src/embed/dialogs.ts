@@ -1,6 +1,9 @@
 import type { VisionInfo } from '../api.ts';
 import { CATALOG } from './catalog.ts';
-import { h, icon } from './dom.ts';
+import { h, icon, replace } from './dom.ts';
+import { formatMemory } from './format.ts';
+import { parseMemoryBudget, type WeightFormat } from './load-settings.ts';
+import { weightsChoice } from './weights-choice.ts';
 
 export function dialogShell(title: string, ...body: HTMLElement[]): HTMLDialogElement {
   const id = `dlg-${Math.random().toString(36).slice(2, 8)}`;
@@ -15,13 +18,23 @@ export function dialogShell(title: string, ...body: HTMLElement[]): HTMLDialogEl
   return dialog;
 }
 
-/** Chooses a model from the catalogue, or any Hub repo id or base URL typed in. */
+/** How the next load is made: the element's `weights` and `memory-budget`. */
+export interface LoadChoice {
+  current(): { weights: WeightFormat; budget: number | null };
+  setWeights(format: WeightFormat): void;
+  /** The budget as typed (already checked to parse); empty removes it. */
+  setBudget(text: string): void;
+}
+
+/** Chooses a model from the catalogue, or any Hub repo id or base URL typed in, and how to load it. */
 export class ModelPicker {
   readonly element: HTMLDialogElement;
   private readonly options: HTMLButtonElement[] = [];
   private readonly custom = h('input', { type: 'text', name: 'model', placeholder: 'owner/repo or https://…', 'aria-label': 'Repo id or base URL', autocomplete: 'off', spellcheck: 'false' });
+  private readonly weights = h('div', {});
+  private readonly budget = h('input', { type: 'text', name: 'memory-budget', placeholder: 'None, e.g. 8GiB', autocomplete: 'off', spellcheck: 'false', inputmode: 'text' });
 
-  constructor(onPick: (model: string) => void) {
+  constructor(onPick: (model: string) => void, private readonly choice: LoadChoice) {
     const groups = CATALOG.map((family) => h('div', { class: 'group', role: 'group', 'aria-label': family.family },
       h('h3', {}, family.family),
       h('div', { class: 'options' }, ...family.models.map((m) => {
@@ -43,10 +56,24 @@ export class ModelPicker {
       this.element.close();
       onPick(value);
     });
-    this.element = dialogShell('Choose a model', ...groups, h('div', { class: 'group' }, h('h3', {}, 'Any Hugging Face repo or URL'), form));
+    this.budget.addEventListener('input', () => this.budget.setCustomValidity(''));
+    this.budget.addEventListener('change', () => {
+      const parsed = parseMemoryBudget(this.budget.value);
+      this.budget.setCustomValidity(parsed.ok ? '' : parsed.error);
+      if (parsed.ok) choice.setBudget(this.budget.value.trim());
+      else this.budget.reportValidity();
+    });
+    const budget = h('label', { class: 'field' }, h('span', {}, 'GPU memory budget'), this.budget,
+      h('small', {}, 'WebGPU doesn’t say how much memory a GPU has. With a budget, a model that needs more is refused before it downloads.'));
+    this.element = dialogShell('Choose a model', ...groups, h('div', { class: 'group' }, h('h3', {}, 'Any Hugging Face repo or URL'), form),
+      h('div', { class: 'group load-choice' }, this.weights, budget));
   }
 
   open(current: string): void {
+    const { weights, budget } = this.choice.current();
+    replace(this.weights, weightsChoice(weights, (format) => this.choice.setWeights(format)));
+    this.budget.value = budget === null ? '' : formatMemory(budget);
+    this.budget.setCustomValidity('');
     for (const option of this.options) option.setAttribute('aria-current', String(option.dataset.model === current));
     if (!this.options.some((o) => o.dataset.model === current)) this.custom.value = current;
     this.element.showModal();

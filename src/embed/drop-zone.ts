@@ -1,4 +1,14 @@
+import type { ModelInfo } from '../api.ts';
 import { h, icon } from './dom.ts';
+
+/** What dropping files would do with this model loaded: attach them, explain why not, or nothing (no model). */
+export function dropMessage(info: ModelInfo | null): { text: string; ok: boolean } | null {
+  if (!info) return null;
+  const image = info.accepts.includes('image_url');
+  const video = info.accepts.includes('video');
+  if (!image && !video) return { text: 'This model reads text only; images and video can’t be attached.', ok: false };
+  return { text: `Drop ${image && video ? 'images or a video' : image ? 'images' : 'a video'} to attach`, ok: true };
+}
 
 /**
  * Files dragged over `target` show an overlay saying whether they can be attached; dropped ones

@@ -2,18 +2,24 @@ import type { LoadProgress, ModelFit } from '../api.ts';
 import { displayName } from './catalog.ts';
 import { errorCard } from './conversation.ts';
 import { h, icon, logoMark, replace, type IconName } from './dom.ts';
-import { formatBytes, percent, type ErrorLike } from './format.ts';
+import type { WeightsView } from './fit-checks.ts';
+import { formatBytes, formatMemory, percent, type ErrorLike } from './format.ts';
+import { WEIGHT_FORMATS, type WeightFormat } from './load-settings.ts';
+import { keepWeightsFocus, weightsChoice } from './weights-choice.ts';
 
 export type CardState =
   | { kind: 'checking' }
-  | { kind: 'fit'; fit: ModelFit }
-  | { kind: 'loading'; fit: ModelFit | null }
-  | { kind: 'error'; error: ErrorLike; fit: ModelFit | null; retry: 'check' | 'load' };
+  /** fit null: the chosen format's check has not answered yet. */
+  | { kind: 'fit'; fit: ModelFit | null; weights: WeightsView }
+  | { kind: 'loading'; fit: ModelFit | null; weights: WeightsView }
+  | { kind: 'error'; error: ErrorLike; fit: ModelFit | null; retry: 'check' | 'load'; weights?: WeightsView };
 
 export interface CardHandlers {
   load(): void;
   cancel(): void;
   retry(what: 'check' | 'load'): void;
+  /** The user chose another weight format for this load. */
+  weights(format: WeightFormat): void;
   /** Absent when there is no picker to choose from. */
   choose?: () => void;
 }
@@ -45,27 +51,29 @@ export class ModelCard {
   constructor(private readonly handlers: CardHandlers) {}
 
   show(model: string, state: CardState): void {
+    keepWeightsFocus(this.element, () => this.render(model, state));
+  }
+
+  private render(model: string, state: CardState): void {
     const head = h('div', { class: 'card-head' }, logoMark(),
       h('div', {}, h('h2', {}, displayName(model)), h('p', {}, model)));
     const choose = this.handlers.choose && h('button', { type: 'button', class: 'secondary', onclick: () => this.handlers.choose!() }, 'Choose another model');
     switch (state.kind) {
       case 'checking':
-        replace(this.element, head, h('ul', { class: 'facts', 'aria-busy': 'true' },
-          h('li', {}, icon('chip'), 'Checking whether it fits this GPU…'),
-          h('li', {}, h('div', { class: 'skeleton', style: 'width:70%' })),
-          h('li', {}, h('div', { class: 'skeleton', style: 'width:45%' }))));
+        replace(this.element, head, checkingFacts());
         break;
       case 'fit': {
-        const { fit } = state;
-        const cached = fit.cachedBytes >= fit.downloadBytes;
-        const load = h('button', { type: 'button', class: 'primary', disabled: !fit.fits, onclick: () => this.handlers.load() },
-          icon(cached ? 'spark' : 'download'), cached ? 'Load model' : `Download ${formatBytes(fit.downloadBytes - fit.cachedBytes)} and load`);
-        replace(this.element, head, facts(fit), h('div', { class: 'actions' }, load, choose));
+        const { fit, weights } = state;
+        const cached = !!fit && fit.cachedBytes >= fit.downloadBytes;
+        const load = h('button', { type: 'button', class: 'primary', disabled: !fit?.fits, onclick: () => this.handlers.load() },
+          icon(cached ? 'spark' : 'download'), !fit || cached ? 'Load model' : `Download ${formatBytes(fit.downloadBytes - fit.cachedBytes)} and load`);
+        replace(this.element, head, this.choice(weights), fit ? facts(fit, weights, (f) => this.handlers.weights(f)) : checkingFacts(),
+          h('div', { class: 'actions' }, load, choose));
         break;
       }
       case 'loading':
         this.resetProgress();
-        replace(this.element, head, state.fit ? facts(state.fit) : null, this.progressView(),
+        replace(this.element, head, this.choice(state.weights, true), state.fit ? facts(state.fit, state.weights) : null, this.progressView(),
           h('div', { class: 'actions' }, h('button', { type: 'button', class: 'secondary', onclick: () => this.handlers.cancel() }, 'Cancel')));
         break;
       case 'error': {
@@ -73,11 +81,21 @@ export class ModelCard {
         const transient = !PERMANENT.has(state.error.code ?? '');
         const retry = h('button', { type: 'button', class: transient || !choose ? 'primary' : 'secondary', onclick: () => this.handlers.retry(state.retry) }, icon('refresh'), 'Try again');
         if (choose && !transient) choose.className = 'primary';
-        replace(this.element, head, state.fit ? facts(state.fit) : null, errorCard(state.error),
+        replace(this.element, head, state.weights && this.choice(state.weights), state.fit ? facts(state.fit, state.weights) : null, errorCard(state.error),
           h('div', { class: 'actions' }, ...(transient || !choose ? [retry, choose] : [choose, retry])));
         break;
       }
     }
+  }
+
+  private choice(weights: WeightsView, disabled = false): HTMLElement {
+    return weightsChoice(weights.chosen, (f) => this.handlers.weights(f), { fits: weights.fits, disabled });
+  }
+
+  /** Fills in the formats' needs while a load runs, leaving the progress view as it is. */
+  updateWeights(weights: WeightsView): void {
+    const current = this.element.querySelector('fieldset.weights');
+    current?.replaceWith(this.choice(weights, (current as HTMLFieldSetElement).disabled));
   }
 
   progress(p: LoadProgress): void {
@@ -138,16 +156,33 @@ function fact(iconName: IconName, tone: 'ok' | 'bad' | 'warn' | null, ...content
   return h('li', { 'data-tone': tone }, icon(iconName), h('div', {}, ...content));
 }
 
-/** The fit check, in words: GPU verdict, download size and cache state, the adapter, warnings. */
-function facts(fit: ModelFit): HTMLElement {
+function checkingFacts(): HTMLElement {
+  return h('ul', { class: 'facts', 'aria-busy': 'true' },
+    h('li', {}, icon('chip'), 'Checking whether it fits this GPU…'),
+    h('li', {}, h('div', { class: 'skeleton', style: 'width:70%' })),
+    h('li', {}, h('div', { class: 'skeleton', style: 'width:45%' })));
+}
+
+/**
+ * The fit check, in words: GPU verdict for the chosen weights (and, when they do not fit, the best
+ * format that does, with a button to use it when `use` is given), the memory budget, download size
+ * and cache state, the adapter, warnings.
+ */
+function facts(fit: ModelFit, weights?: WeightsView, use?: (format: WeightFormat) => void): HTMLElement {
   const left = fit.downloadBytes - fit.cachedBytes;
   const download = left <= 0 ? `Stored on this device (${formatBytes(fit.downloadBytes)}): loads without the network`
     : fit.cachedBytes > 0 ? `${formatBytes(left)} of ${formatBytes(fit.downloadBytes)} left to download; the rest is stored on this device`
       : `${formatBytes(fit.downloadBytes)} to download once, then stored on this device`;
+  const inFormat = weights ? ` with ${weights.chosen} weights` : '';
+  const alternative = !fit.fits && weights && WEIGHT_FORMATS.find((f) => f !== weights.chosen && weights.fits[f]?.fits);
   return h('ul', { class: 'facts', 'data-fits': String(fit.fits) },
     fit.fits
-      ? fact('check', 'ok', `Fits this GPU: needs ${formatBytes(fit.requiredBytes)} of GPU memory`)
-      : fact('alert', 'bad', 'Doesn’t fit this GPU', h('ul', {}, ...fit.reasons.map((r) => h('li', {}, r)))),
+      ? fact('check', 'ok', `Fits this GPU${inFormat}: needs ${formatMemory(fit.requiredBytes)} of GPU memory`)
+      : fact('alert', 'bad', `Doesn’t fit this GPU${inFormat}`, h('ul', {}, ...fit.reasons.map((r) => h('li', {}, r)))),
+    alternative ? fact('check', 'ok', h('span', { class: 'alternative' },
+      `Fits in ${alternative}: needs ${formatMemory(weights.fits[alternative]!.requiredBytes)}`,
+      use && h('button', { type: 'button', class: 'secondary small', onclick: () => use(alternative) }, `Use ${alternative}`))) : null,
+    weights?.budget != null ? fact('chip', null, `Memory budget: ${formatMemory(weights.budget)}`) : null,
     fact('download', null, download),
     fact('chip', null, fit.gpu),
     ...fit.warnings.map((w) => fact('alert', 'warn', w)));

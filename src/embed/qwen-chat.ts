@@ -1,4 +1,4 @@
-import type { ChatMessage, ChatOptions, ModelFit, ModelInfo } from '../api.ts';
+import type { ChatMessage, ChatOptions, ModelInfo } from '../api.ts';
 import { createWorkerEngine, type EngineClient } from '../worker/client.ts';
 import { createFramesWorker, type FramesWorker } from '../worker/frames-client.ts';
 import { discard, messageOf, type UserTurn } from './attachments.ts';
@@ -7,18 +7,14 @@ import { displayName } from './catalog.ts';
 import { Composer, type Draft } from './composer.ts';
 import { Conversation } from './conversation.ts';
 import { ModelPicker, SettingsDialog, type ChatSettings } from './dialogs.ts';
-import { h, icon, logoMark } from './dom.ts';
-import { dropZone } from './drop-zone.ts';
-import { asErrorLike, formatBytes, percent, type ErrorLike } from './format.ts';
+import { h, icon } from './dom.ts';
+import { dropMessage, dropZone } from './drop-zone.ts';
+import { FitChecks } from './fit-checks.ts';
+import { asErrorLike, formatMemory, percent, type ErrorLike } from './format.ts';
+import type { WeightFormat } from './load-settings.ts';
 import { ModelCard } from './model-card.ts';
 import { STYLES } from './styles.ts';
-
-const SUGGESTIONS: [string, string][] = [
-  ['Explain WebGPU', 'in two short paragraphs, for a web developer'],
-  ['Write a haiku', 'about running a language model in a browser tab'],
-  ['Plan a weekend', 'in Lisbon, as a Markdown list with times'],
-  ['Solve 17 × 23', 'step by step, then check the answer'],
-];
+import { welcomeView } from './welcome.ts';
 
 type Phase = 'idle' | 'checking' | 'choose' | 'loading' | 'ready' | 'error';
 
@@ -26,12 +22,16 @@ type Phase = 'idle' | 'checking' | 'choose' | 'loading' | 'ready' | 'error';
  * `<qwen-chat model="Qwen/Qwen3.5-0.8B">`: a complete chat UI in a shadow root, with the engine in a
  * Web Worker. Attributes: `model` (repo id or base URL), `autoload` (download without asking once the
  * fit check passes; a fully cached model always loads), `picker` (let the user choose the model),
- * `system` (a system prompt), `theme` (light or dark), `full` (no frame, for full-page use).
- * Events (bubbling, composed): qwen-model {model}, qwen-load {ModelInfo}, qwen-answer {ChatResult},
- * qwen-error {name, code, message}.
+ * `system` (a system prompt), `theme` (light or dark), `full` (no frame, for full-page use),
+ * `weights` (f16, q8 or q4: the format loaded) and `memory-budget` (GPU memory the model may take:
+ * bytes or "8GiB", "6 GB"…); a value of those two it cannot read is warned about on the console and
+ * ignored. Changing either checks the fit again. The card's weights choice is reflected to `weights`.
+ * Events (bubbling, composed): qwen-model {model}, qwen-load-options {model, weights, memoryBudget}
+ * (the user changed either; memoryBudget is the attribute's text or null), qwen-load {ModelInfo},
+ * qwen-answer {ChatResult}, qwen-error {name, code, message}.
  */
 export class QwenChatElement extends HTMLElement {
-  static observedAttributes = ['model', 'picker', 'system'];
+  static observedAttributes = ['model', 'picker', 'system', 'weights', 'memory-budget'];
 
   /** Set before the element connects to share one engine (one worker, one GPU device) between elements. */
   engine: EngineClient | null = null;
@@ -39,7 +39,8 @@ export class QwenChatElement extends HTMLElement {
   private built = false;
   private selected = '';
   private phase: Phase = 'idle';
-  private fit: ModelFit | null = null;
+  /** The weight format and budget loads use, and the selected model's fit in each format. */
+  private readonly checks = new FitChecks();
   private info: ModelInfo | null = null;
   /** The conversation so far; user turns keep their attachments, made into messages at each send. */
   private history: (UserTurn | ChatMessage)[] = [];
@@ -57,12 +58,13 @@ export class QwenChatElement extends HTMLElement {
   private readonly modelButton = h('button', { type: 'button', class: 'model-button', 'aria-haspopup': 'dialog' });
   private readonly notice = h('div', { class: 'notice', role: 'status', hidden: true });
   private readonly scroller = h('main', { class: 'scroller' });
-  private readonly welcome = h('div', { class: 'welcome', hidden: true });
+  private readonly welcome = welcomeView((text) => void this.send(text));
   private readonly live = h('div', { class: 'visually-hidden', 'aria-live': 'polite' });
   private readonly card = new ModelCard({
     load: () => void this.load(),
     cancel: () => void this.engine?.abort(),
     retry: (what) => void (what === 'check' ? this.select(this.selected, true) : this.load()),
+    weights: (format) => this.chooseWeights(format),
     choose: () => this.openPicker(),
   });
   private readonly conversation = new Conversation((text) => (this.live.textContent = text), () => this.followOutput());
@@ -73,7 +75,11 @@ export class QwenChatElement extends HTMLElement {
     fitter: () => this.fitter(),
   });
   private readonly camera = new CameraDialog((clip) => this.composer.add(clip), () => this.fitter());
-  private readonly picker = new ModelPicker((model) => this.setAttribute('model', model));
+  private readonly picker = new ModelPicker((model) => this.setAttribute('model', model), {
+    current: () => ({ weights: this.checks.quant, budget: this.checks.budget }),
+    setWeights: (format) => this.userSets('weights', format),
+    setBudget: (text) => this.userSets('memory-budget', text),
+  });
   private readonly settingsDialog = new SettingsDialog(this.settings);
 
   get model(): string {
@@ -83,6 +89,13 @@ export class QwenChatElement extends HTMLElement {
   set model(value: string) {
     this.setAttribute('model', value);
   }
+
+  /** The `weights` attribute as read (f16 when it is absent or unreadable). */
+  get weights(): WeightFormat { return this.checks.quant; }
+  set weights(value: WeightFormat) { this.setAttribute('weights', value); }
+  /** The `memory-budget` attribute in bytes (null: none); set a number, or null to remove it. */
+  get memoryBudget(): number | null { return this.checks.budget; }
+  set memoryBudget(bytes: number | null) { if (bytes === null) this.removeAttribute('memory-budget'); else this.setAttribute('memory-budget', String(bytes)); }
 
   /** The loaded model's description, once loaded. */
   get loaded(): ModelInfo | null {
@@ -120,6 +133,27 @@ export class QwenChatElement extends HTMLElement {
     if (name === 'model' && this.model !== this.selected) void this.select(this.model);
     if (name === 'picker') this.modelButton.disabled = !this.hasAttribute('picker');
     if (name === 'system') this.settings.system = this.getAttribute('system') ?? '';
+    if ((name === 'weights' || name === 'memory-budget') && this.checks.readAttributes(this) && this.selected) void this.select(this.selected, true);
+  }
+
+  /** The card's choice (before a load, or after one failed): reflected to the attribute, which then changes nothing. */
+  private chooseWeights(format: WeightFormat): void {
+    if (format === this.checks.quant || (this.phase !== 'choose' && this.phase !== 'error')) return;
+    this.checks.quant = format;
+    this.phase = 'choose';
+    this.userSets('weights', format);
+    this.showFit();
+  }
+
+  /** A load setting the user changed (card or picker): reflected to its attribute, and announced. */
+  private userSets(name: 'weights' | 'memory-budget', value: string): void {
+    if (value) this.setAttribute(name, value);
+    else this.removeAttribute(name);
+    this.emit('qwen-load-options', { model: this.selected, weights: this.checks.quant, memoryBudget: this.getAttribute('memory-budget') });
+  }
+
+  private showFit(): void {
+    this.card.show(this.selected, { kind: 'fit', fit: this.checks.fit, weights: this.checks.view() });
   }
 
   /** Loads the selected model now (what the card's button does). */
@@ -130,10 +164,11 @@ export class QwenChatElement extends HTMLElement {
 
   private async runLoad(model: string, engine: EngineClient): Promise<void> {
     this.phase = 'loading';
-    this.card.show(model, { kind: 'loading', fit: this.fit });
+    this.card.show(model, { kind: 'loading', fit: this.checks.fit, weights: this.checks.view() });
     this.render();
     try {
       const info = await engine.load(model, {
+        ...this.checks.options(),
         onProgress: (p) => {
           this.card.progress(p);
           this.setStatus('busy', `${p.from === 'network' ? 'Downloading' : 'Loading'} ${percent(p.overallLoadedBytes, p.overallTotalBytes)}%`);
@@ -149,12 +184,12 @@ export class QwenChatElement extends HTMLElement {
     } catch (e) {
       if (model !== this.selected) return;
       const error = asErrorLike(e);
-      if (error.code === 'aborted' && this.fit) {
+      if (error.code === 'aborted' && this.checks.fit) {
         this.phase = 'choose';
-        this.card.show(model, { kind: 'fit', fit: this.fit });
+        this.showFit();
       } else {
         this.phase = 'error';
-        this.card.show(model, { kind: 'error', error, fit: this.fit, retry: 'load' });
+        this.card.show(model, { kind: 'error', error, fit: this.checks.fit, retry: 'load', weights: this.checks.view() });
         this.emit('qwen-error', error);
       }
     }
@@ -202,7 +237,7 @@ export class QwenChatElement extends HTMLElement {
       if (error.code === 'device-lost' || error.code === 'no-model') {
         this.info = null;
         this.phase = 'error';
-        this.card.show(this.selected, { kind: 'error', error, fit: this.fit, retry: 'load' });
+        this.card.show(this.selected, { kind: 'error', error, fit: this.checks.fit, retry: 'load', weights: this.checks.view() });
       }
     } finally {
       this.generating = false;
@@ -227,6 +262,7 @@ export class QwenChatElement extends HTMLElement {
   private build(): void {
     this.built = true;
     this.settings.system = this.getAttribute('system') ?? '';
+    this.checks.readAttributes(this);
     const root = this.attachShadow({ mode: 'open' });
     this.modelButton.addEventListener('click', () => this.openPicker());
     const newChat = h('button', { type: 'button', class: 'icon-button', 'aria-label': 'New chat', title: 'New chat', onclick: () => this.clear() }, icon('plus', 20));
@@ -235,16 +271,9 @@ export class QwenChatElement extends HTMLElement {
       const { scrollTop, scrollHeight, clientHeight } = this.scroller;
       this.stickToBottom = scrollHeight - scrollTop - clientHeight < 80;
     }, { passive: true });
-    this.welcome.append(
-      logoMark(),
-      h('h2', {}, 'How can I help?'),
-      h('p', {}, 'Runs entirely on this device’s GPU.'),
-      h('div', { class: 'suggestions' }, ...SUGGESTIONS.map(([title, rest]) => h('button', {
-        type: 'button', class: 'suggestion', onclick: () => void this.send(`${title} ${rest}`),
-      }, h('strong', {}, title), rest))));
     this.scroller.append(h('div', { class: 'column' }, this.card.element, this.welcome, this.conversation.element));
     const app = h('div', { class: 'app', part: 'app' });
-    const overlay = dropZone(app, () => this.dropMessage(), (files) => this.composer.addFiles(files));
+    const overlay = dropZone(app, () => (this.phase === 'ready' ? dropMessage(this.info) : null), (files) => this.composer.addFiles(files));
     app.append(
       h('header', { class: 'bar' }, h('slot', { name: 'brand' }), this.modelButton, this.statusEl, h('span', { class: 'spacer' }), newChat, settings),
       this.notice,
@@ -254,16 +283,6 @@ export class QwenChatElement extends HTMLElement {
       this.live,
       overlay);
     root.append(h('style', {}, STYLES), app, this.picker.element, this.settingsDialog.element, this.camera.element);
-  }
-
-  /** What dropping files would do now: attach them, explain why not, or nothing (no model yet). */
-  private dropMessage(): { text: string; ok: boolean } | null {
-    if (this.phase !== 'ready' || !this.info) return null;
-    const accepts = this.info.accepts;
-    const image = accepts.includes('image_url');
-    const video = accepts.includes('video');
-    if (!image && !video) return { text: 'This model reads text only; images and video can’t be attached.', ok: false };
-    return { text: `Drop ${image && video ? 'images or a video' : image ? 'images' : 'a video'} to attach`, ok: true };
   }
 
   private fitter() {
@@ -281,14 +300,14 @@ export class QwenChatElement extends HTMLElement {
       await this.running;
     }
     this.selected = model;
-    this.fit = null;
+    this.checks.reset();
     this.showNotice(null);
     this.emit('qwen-model', { model });
     if (!model) {
       this.phase = 'idle';
       return this.render();
     }
-    if (this.info?.model === model) {
+    if (this.info?.model === model && this.info.quant === this.checks.quant) {
       this.phase = 'ready';
       return this.render();
     }
@@ -296,13 +315,15 @@ export class QwenChatElement extends HTMLElement {
     this.card.show(model, { kind: 'checking' });
     this.render();
     try {
-      const fit = await engine.checkFit(model);
-      if (model !== this.selected) return;
-      this.fit = fit;
+      const fit = await this.checks.checkChosen(engine, model);
+      if (!fit) return;
       this.phase = 'choose';
-      this.card.show(model, { kind: 'fit', fit });
+      this.showFit();
       this.render();
+      // The other formats' needs fill in the card's choice, while the chosen one loads if it may.
+      const others = this.checks.checkOthers(engine, model).then((current) => current && (this.phase === 'choose' ? this.showFit() : this.card.updateWeights(this.checks.view())));
       if (fit.fits && (this.hasAttribute('autoload') || fit.cachedBytes >= fit.downloadBytes)) await this.load();
+      else await others;
     } catch (e) {
       if (model !== this.selected) return;
       const error = asErrorLike(e);
@@ -324,6 +345,7 @@ export class QwenChatElement extends HTMLElement {
   private render(): void {
     const ready = this.phase === 'ready';
     this.modelButton.replaceChildren(icon('chip', 18), h('span', { class: 'name' }, this.selected ? displayName(this.selected) : 'Choose a model'));
+    if (ready && this.info) this.modelButton.append(h('span', { class: 'model-quant', title: `${this.info.quant} weights` }, `· ${this.info.quant}`));
     if (this.hasAttribute('picker')) this.modelButton.append(h('span', { class: 'chevron' }, icon('chevron', 16)));
     this.modelButton.title = this.selected;
     this.card.element.hidden = ready || this.phase === 'idle';
@@ -332,7 +354,7 @@ export class QwenChatElement extends HTMLElement {
     this.composer.setModel(ready ? this.info : null);
     this.composer.setState({ ready, generating: this.generating });
     if (this.generating) this.setStatus('busy', 'Generating…');
-    else if (ready) this.setStatus('ready', 'Ready', `${formatBytes(this.info?.gpuBytes ?? 0)} on the GPU`);
+    else if (ready) this.setStatus('ready', 'Ready', `${formatMemory(this.info?.gpuBytes ?? 0)} on the GPU`);
     else if (this.phase === 'checking') this.setStatus('busy', 'Checking…');
     else if (this.phase === 'error') this.setStatus('error', 'Error');
     else if (this.phase !== 'loading') this.setStatus('idle', 'Not loaded');

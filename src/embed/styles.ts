@@ -97,6 +97,23 @@ button:disabled { cursor: default; }
 .facts li[data-tone=bad] .icon, .facts li[data-tone=warn] .icon { color: currentColor; }
 .facts li[data-tone=warn] { color: var(--warn); }
 .facts ul { margin: 4px 0 0; padding-left: 18px; }
+/* Weight format choice: a segmented radio group */
+.weights { display: grid; grid-template-columns: repeat(3, minmax(0, 1fr)); gap: 6px; margin: 0; padding: 0; border: 0; min-width: 0; }
+.weights legend { grid-column: 1 / -1; padding: 0; margin-bottom: 6px; font-size: 12px; text-transform: uppercase; letter-spacing: .06em; color: var(--text-faint); }
+.weight { position: relative; display: flex; flex-direction: column; gap: 2px; padding: 9px 11px; border: 1px solid var(--line); border-radius: 12px;
+  background: var(--bg); cursor: pointer; }
+.weight:hover { border-color: var(--line-strong); background: var(--bg-soft); }
+.weight:has(input:checked) { border-color: var(--accent); background: var(--accent-soft); }
+.weight:has(input:focus-visible) { outline: 2px solid var(--accent); outline-offset: 2px; }
+.weights:disabled .weight { cursor: default; opacity: .7; }
+.weight input { position: absolute; opacity: 0; pointer-events: none; }
+.weight-name { font-weight: 700; font-family: var(--mono); font-size: 14px; }
+.weight-about { font-size: 12.5px; color: var(--text-soft); line-height: 1.35; }
+.weight-need { display: block; margin-top: 3px; color: var(--text); font-variant-numeric: tabular-nums; }
+.weight[data-fits=false] .weight-need { color: var(--danger); }
+.alternative { display: inline-flex; flex-wrap: wrap; align-items: center; gap: 6px 10px; color: var(--text); }
+.secondary.small { padding: 4px 10px; border-radius: 8px; font-size: 13px; }
+.model-quant { flex: none; font-weight: 500; color: var(--text-soft); font-family: var(--mono); font-size: 13px; }
 .skeleton { height: 12px; border-radius: 6px; background: linear-gradient(90deg, var(--bg-sunken), var(--bg-soft), var(--bg-sunken));
   background-size: 200% 100%; animation: shimmer 1.3s linear infinite; }
 @keyframes shimmer { to { background-position: -200% 0; } }
@@ -245,6 +262,7 @@ dialog::backdrop { background: rgb(10 10 20 / 40%); backdrop-filter: blur(2px); 
   .status { padding: 6px; }
   .column { padding: 16px 14px 8px; gap: 18px; }
   .card { padding: 18px; margin-top: 0; }
+  .weight { padding: 8px 9px; }
   .suggestions { grid-template-columns: minmax(0, 1fr); }
   .suggestion:nth-child(n+3) { display: none; }
   .msg.assistant .logo { display: none; }

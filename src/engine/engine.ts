@@ -131,7 +131,7 @@ export class QwenEngine implements EngineApi {
       });
       const info: ModelInfo = {
         model, modelType: config.modelType, numLayers: config.numLayers, hiddenSize: config.hiddenSize, vocabSize: config.vocabSize,
-        maxContext, gpuBytes: qwen.gpuBytes, thinkingByDefault: template.thinkingByDefault(), vision: vision?.info ?? null,
+        maxContext, gpuBytes: qwen.gpuBytes, quant: options.quant ?? 'f16', thinkingByDefault: template.thinkingByDefault(), vision: vision?.info ?? null,
         accepts: vision ? MULTIMODAL : TEXT_ONLY,
         cacheError: source.storeError ? errorRecord(new StorageError(source.storeError)) : null,
       };

@@ -18,7 +18,7 @@ export type MatrixLoader = (label: string, tensors: string[], layout?: MatrixLay
  * One MoE layer's weights: the router, the shared expert's gate and its gate/up projections fused
  * into one matrix (all four read the same normed input), the shared down projection, and the
  * routed experts stacked by rows with each expert kept whole within one buffer. All take the load's
- * weight format (FP8 tensors stay f16/f32: load-weights.ts).
+ * weight format (FP8 tensors too: load-weights.ts).
  */
 export async function loadMoeWeights(matrix: MatrixLoader, c: Qwen35Config, n: MoeMlpNames, experts: ExpertTensors, layer: number): Promise<MoeWeights> {
   const { moeIntermediateSize: Im } = c.moe!;
