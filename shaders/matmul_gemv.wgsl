@@ -19,12 +19,15 @@
 //   v3 as v2 with 32-value units decoded by the format prelude, shuffle reduction, NORM/GLU fused.
 //      Every format then ran at the same ~8 ns per weight (f32: 0.12 GB/cpu-s, q4: 0.03): the cost
 //      was not decoding but loading x, 32 floats per unit for 4 (q4) to 16 (f16) bytes of weights.
-//   v4 (this) ROWS rows per lane group share each x unit. 32768 x 1024, CPU-ms per pass:
+//   v4 ROWS rows per lane group share each x unit. 32768 x 1024, CPU-ms per pass:
 //      f16 ROWS 1/2/4/8/16: 767/553/436/271/245; q4: 692/436/240/226/198 (32: 150). ROWS is 16 on
 //      CPU adapters and 2 on GPUs, where x comes from cache and the lanes are better spent on rows.
 //      Also tried: one row per thread (no reduction): 10 % faster at ROWS 1, 20 % slower at 8;
 //      x as vec4 loads: no change; bf16-style decode (a shift instead of unpack2x16float): ~25 %
 //      faster f16, but not the f16 format the checkpoints and tests use.
+//   v5 (this) w_dot streams each unit a vec4 at a time (SwiftShader spilled the decoded unit), and
+//      CPU adapters decode q8/q4 without vector shifts (shader-preludes.ts). 16384 x 1024, best
+//      of 20: q4 43-52 -> 19-25 ms, f16 49-60 -> 38-54 ms. Rows unrolled by 4: 1.4-1.9x slower.
 
 const GROUPS: u32 = WG / LANES;
 
@@ -58,7 +61,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     for (var r = 0u; r < ROWS; r++) {
       // Rows past the end repeat the last one and are not stored: lane_sum needs every lane.
       let n = min(group * ROWS + r, params.N - 1u);
-      acc[r] += unit_dot(w_unit(n * params.row_vecs + u * UNIT_WORDS, n * params.scale_words, u), xu);
+      acc[r] += w_dot(n * params.row_vecs + u * UNIT_WORDS, n * params.scale_words, u, xu);
     }
   }
   var inv_rms = 1.0;

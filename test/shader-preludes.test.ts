@@ -39,27 +39,30 @@ const KERNELS: [string, string, Record<string, number>][] = [
 ];
 
 test('f16-arithmetic kernels are the f32 sources with another prelude', () => {
-  const f32 = new GpuContext(fakeDevice(['subgroups']), 'f16', SHADER_LIBS);
-  const f16 = new GpuContext(fakeDevice(['subgroups', 'shader-f16']), 'f16', SHADER_LIBS, undefined, { arith: 'f16' });
-  for (const [name, source, consts] of KERNELS) {
-    for (const format of WEIGHT_FORMATS) {
-      const spec: KernelSpec = { name, source, params: PARAMS, consts, weights: { format, groupSize: format === 'q8' || format === 'q4' ? 64 : 0 } };
-      const a = f32.assemble(spec).split('\n');
-      const b = f16.assemble(spec).split('\n');
-      const label = `${name} ${format}`;
-      assert.equal(b[0], 'enable f16;', `${label}: enables f16 first`);
-      assert.ok(!a.some((l) => /\bf16\b/.test(l.replace(/\/\/.*$/, ''))), `${label}: the f32 variant uses no f16 type outside comments`);
-      assert.ok(f16.keyOf(spec).includes('f16x') && !f32.keyOf(spec).includes('f16x'), `${label}: distinct pipeline keys`);
-      // Line by line, after the enables: only the key comment, the alias and the half loads differ.
-      const start = (lines: string[]) => lines.findIndex((l) => l.endsWith('(generated prelude)'));
-      const [x0, y0] = [a.slice(start(a)), b.slice(start(b))];
-      assert.equal(y0.length, x0.length, `${label}: same line count after the enables`);
-      const differing = x0.map((line, i) => [line, y0[i]]).filter(([x, y]) => x !== y);
-      for (const [x, y] of differing) {
-        const allowed = (x.startsWith('// ') && y.startsWith('// ')) || (x === 'alias F = f32;' && y === 'alias F = f16;') || (x.startsWith('fn h4(') && y.includes('bitcast<vec2<f16>>'));
-        assert.ok(allowed, `${label}: unexpected difference\n  f32: ${x}\n  f16: ${y}`);
+  // barrierFree: the CPU adapters' shift-free q8/q4 decode must assemble for f16 too.
+  for (const barrierFree of [false, true]) {
+    const f32 = new GpuContext(fakeDevice(['subgroups']), 'f16', SHADER_LIBS, undefined, { barrierFree });
+    const f16 = new GpuContext(fakeDevice(['subgroups', 'shader-f16']), 'f16', SHADER_LIBS, undefined, { arith: 'f16', barrierFree });
+    for (const [name, source, consts] of KERNELS) {
+      for (const format of WEIGHT_FORMATS) {
+        const spec: KernelSpec = { name, source, params: PARAMS, consts, weights: { format, groupSize: format === 'q8' || format === 'q4' ? 64 : 0 } };
+        const a = f32.assemble(spec).split('\n');
+        const b = f16.assemble(spec).split('\n');
+        const label = `${name} ${format}`;
+        assert.equal(b[0], 'enable f16;', `${label}: enables f16 first`);
+        assert.ok(!a.some((l) => /\bf16\b/.test(l.replace(/\/\/.*$/, ''))), `${label}: the f32 variant uses no f16 type outside comments`);
+        assert.ok(f16.keyOf(spec).includes('f16x') && !f32.keyOf(spec).includes('f16x'), `${label}: distinct pipeline keys`);
+        // Line by line, after the enables: only the key comment, the alias and the half loads differ.
+        const start = (lines: string[]) => lines.findIndex((l) => l.endsWith('(generated prelude)'));
+        const [x0, y0] = [a.slice(start(a)), b.slice(start(b))];
+        assert.equal(y0.length, x0.length, `${label}: same line count after the enables`);
+        const differing = x0.map((line, i) => [line, y0[i]]).filter(([x, y]) => x !== y);
+        for (const [x, y] of differing) {
+          const allowed = (x.startsWith('// ') && y.startsWith('// ')) || (x === 'alias F = f32;' && y === 'alias F = f16;') || (x.startsWith('fn h4(') && y.includes('bitcast<vec2<f16>>'));
+          assert.ok(allowed, `${label}: unexpected difference\n  f32: ${x}\n  f16: ${y}`);
+        }
+        assert.ok(differing.some(([x]) => x === 'alias F = f32;'), `${label}: switches F`);
       }
-      assert.ok(differing.some(([x]) => x === 'alias F = f32;'), `${label}: switches F`);
     }
   }
 });

@@ -1,7 +1,7 @@
 import { GpuUnavailableError } from '../loader/errors.ts';
 import { BufferPool } from './buffers.ts';
 import { ParamLayout, STEP_LAYOUT } from './params.ts';
-import { arithPrelude, formatPrelude, type ShaderArith } from './shader-preludes.ts';
+import { arithPrelude, formatPrelude, hasShiftFreeDecode, type ShaderArith } from './shader-preludes.ts';
 import type { WeightFormat } from './weight-formats.ts';
 
 /** How unquantized weights are stored on the GPU: f16 pairs packed in u32 (default), or f32 pairs. */
@@ -108,8 +108,13 @@ export class GpuContext {
   keyOf(spec: KernelSpec): string {
     const consts = Object.entries(spec.consts ?? {}).map(([k, v]) => `${k}${v}`);
     const weights = spec.weights ? `${spec.weights.format}${spec.weights.groupSize ? `g${spec.weights.groupSize}` : ''}` : this.storage;
-    const variant = [this.arith === 'f16' ? 'f16x' : null, this.subgroups && this.usesLaneSum(spec) ? 'sg' : null].filter(Boolean);
+    const variant = [this.arith === 'f16' ? 'f16x' : null, this.subgroups && this.usesLaneSum(spec) ? 'sg' : null, this.shiftFree(spec) ? 'sf' : null].filter(Boolean);
     return [spec.name, weights, ...variant, ...consts].join('_');
+  }
+
+  /** CPU adapters decode q8/q4 without vector shifts, which SwiftShader scalarises (shader-preludes.ts). */
+  private shiftFree(spec: KernelSpec): boolean {
+    return this.barrierFree && spec.weights !== undefined && hasShiftFreeDecode(spec.weights.format);
   }
 
   private usesLaneSum(spec: KernelSpec): boolean {
@@ -131,7 +136,7 @@ export class GpuContext {
       return lib;
     });
     const enables = [this.arith === 'f16' ? 'enable f16;' : '', SUBGROUP_BUILTIN.test(body) ? 'enable subgroups;' : ''].filter(Boolean).join('\n');
-    const weights = spec.weights ? formatPrelude(spec.weights.format, spec.weights.groupSize, this.arith) : WEIGHT_PRELUDE[this.storage];
+    const weights = spec.weights ? formatPrelude(spec.weights.format, spec.weights.groupSize, this.arith, this.shiftFree(spec)) : WEIGHT_PRELUDE[this.storage];
     return `${enables}\n// ${this.keyOf(spec)} (generated prelude)\n${consts}\n${arithPrelude(this.arith)}${weights}${spec.params.wgsl()}${STEP_LAYOUT.wgsl()}\n${body}`;
   }
 
