@@ -34,6 +34,32 @@ export async function send(page: Page, text: string): Promise<void> {
 
 export const lastAnswer = (page: Page) => page.locator('article.msg.assistant').last();
 
+interface AnswerState {
+  busy: string | null;
+  raw: string;
+}
+
+/**
+ * Records every state the newest answer goes through (aria-busy, Markdown so far), from inside
+ * <qwen-chat>'s shadow root: polling from the test could miss a fast answer's partial states.
+ */
+export async function recordAnswerStates(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const root = document.querySelector('qwen-chat')!.shadowRoot!;
+    const states: AnswerState[] = [];
+    (window as unknown as { answerStates: AnswerState[] }).answerStates = states;
+    new MutationObserver(() => {
+      const articles = root.querySelectorAll('article.msg.assistant');
+      const last = articles[articles.length - 1];
+      if (last) states.push({ busy: last.getAttribute('aria-busy'), raw: (last.querySelector('.answer') as HTMLElement | null)?.dataset.raw ?? '' });
+    }).observe(root, { subtree: true, childList: true, attributes: true, characterData: true });
+  });
+}
+
+export function answerStates(page: Page): Promise<AnswerState[]> {
+  return page.evaluate(() => (window as unknown as { answerStates: AnswerState[] }).answerStates);
+}
+
 /** Waits for the answer being written to finish; returns its Markdown source as the UI received it. */
 export async function finishedAnswer(page: Page): Promise<string> {
   const answer = lastAnswer(page);
