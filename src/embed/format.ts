@@ -1,29 +1,23 @@
 /** Bytes as people read them (decimal units, as download sizes are quoted). */
 export function formatBytes(bytes: number): string {
-  if (!Number.isFinite(bytes)) return '–';
-  if (bytes < 1000) return `${Math.round(bytes)} B`;
-  const units = ['kB', 'MB', 'GB', 'TB'];
-  let value = bytes / 1000;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+  return scaled(bytes, 1000, ['kB', 'MB', 'GB', 'TB'], (value) => (value < 10 ? 1 : 0));
 }
 
 /** GPU memory as it is sized and as the engine's reasons quote it: binary units (a "8 GB" GPU has 8 GiB). */
 export function formatMemory(bytes: number): string {
+  return scaled(bytes, 1024, ['KiB', 'MiB', 'GiB', 'TiB'], (value) => (value < 10 ? 2 : 1));
+}
+
+function scaled(bytes: number, base: number, units: string[], digits: (value: number) => number): string {
   if (!Number.isFinite(bytes)) return '–';
-  if (bytes < 1024) return `${Math.round(bytes)} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
+  if (bytes < base) return `${Math.round(bytes)} B`;
+  let value = bytes / base;
   let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
+  while (value >= base && unit < units.length - 1) {
+    value /= base;
     unit++;
   }
-  return `${value.toFixed(value < 10 ? 2 : 1)} ${units[unit]}`;
+  return `${value.toFixed(digits(value))} ${units[unit]}`;
 }
 
 export function formatDuration(ms: number): string {
