@@ -22,7 +22,7 @@ import { Fp8Uploader } from '../src/model/fp8-upload.ts';
 import { Qwen35Model } from '../src/model/qwen35.ts';
 import { decodeE4M3, dequantFp8 } from '../src/reference/fp8.ts';
 import { openSafetensors } from './helpers/fixtures.ts';
-import { testContext } from './helpers/gpu.ts';
+import { testContext, watchBuffers } from './helpers/gpu.ts';
 import { packTensors, type TensorData } from './helpers/safetensors.ts';
 
 const FP8_FIXTURE = new URL('../../shared/fixtures/qwen3vl-tiny-fp8/', import.meta.url);
@@ -279,22 +279,6 @@ test('a failed FP8 load frees every GPU buffer it made, the dequant staging incl
     if (path === SINGLE_FILE && start >= cut) throw new CheckpointError(path, 'connection lost');
     return read(path, start, end);
   };
-  const live = new Set<GPUBuffer>();
-  const createBuffer = device.createBuffer.bind(device);
-  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-    const buffer = createBuffer(descriptor);
-    const destroy = buffer.destroy.bind(buffer);
-    live.add(buffer);
-    buffer.destroy = () => {
-      live.delete(buffer);
-      destroy();
-    };
-    return buffer;
-  };
-  try {
-    await assert.rejects(Qwen35Model.load(device, source), /connection lost/);
-  } finally {
-    device.createBuffer = createBuffer;
-  }
+  const { live } = await watchBuffers(device, () => assert.rejects(Qwen35Model.load(device, source), /connection lost/));
   assert.equal(live.size, 0, `buffers left: ${[...live].map((b) => b.label).join(', ')}`);
 });

@@ -9,7 +9,7 @@ import { MemorySource } from '../src/loader/file-source.ts';
 import { Qwen35Model } from '../src/model/qwen35.ts';
 import { TextGenerator } from '../src/generate/generator.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
-import { maxAbsDiff, testDevice } from './helpers/gpu.ts';
+import { maxAbsDiff, testDevice, watchBuffers } from './helpers/gpu.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 
 const FIXTURE = new URL('../../shared/fixtures/qwen35-tiny-text/', import.meta.url).pathname;
@@ -107,22 +107,6 @@ test('a failed load frees every GPU buffer it made', async () => {
     if (path === 'model.safetensors' && end > weightsSize * 0.8) throw new CheckpointError(path, 'connection lost');
     return read(path, start, end);
   };
-  const live = new Set<GPUBuffer>();
-  const createBuffer = device.createBuffer.bind(device);
-  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-    const buffer = createBuffer(descriptor);
-    const destroy = buffer.destroy.bind(buffer);
-    live.add(buffer);
-    buffer.destroy = () => {
-      live.delete(buffer);
-      destroy();
-    };
-    return buffer;
-  };
-  try {
-    await assert.rejects(Qwen35Model.load(device, source), /connection lost/);
-  } finally {
-    device.createBuffer = createBuffer;
-  }
+  const { live } = await watchBuffers(device, () => assert.rejects(Qwen35Model.load(device, source), /connection lost/));
   assert.equal(live.size, 0, `buffers left: ${[...live].map((b) => b.label).join(', ')}`);
 });

@@ -16,7 +16,7 @@ import { Qwen35Model, type LoadOptions } from '../src/model/qwen35.ts';
 import { verifyFixture } from '../src/verify/verify-fixture.ts';
 import { NodeDirSource } from '../scripts/node-file-source.ts';
 import { ReferenceQwen35 } from '../src/reference/model.ts';
-import { maxAbsDiff, seededValues, testDevice } from './helpers/gpu.ts';
+import { maxAbsDiff, seededValues, testDevice, watchBuffers } from './helpers/gpu.ts';
 import { matrixLayout } from '../src/gpu/weights.ts';
 import { encodeRows } from '../src/gpu/weight-formats.ts';
 import { decodeRows } from '../src/reference/quant.ts';
@@ -81,15 +81,11 @@ test('MoE prefill then decode equals one longer prefill; chunks and experts spli
 
   // Prefill chunks of 16, and a 32 KiB binding cap: two experts' gate/up rows (12 KiB each) per buffer.
   const device = await testDevice();
-  const labels: string[] = [];
-  const createBuffer = device.createBuffer.bind(device);
-  device.createBuffer = (descriptor: GPUBufferDescriptor) => (labels.push(descriptor.label ?? ''), createBuffer(descriptor));
-  let other: Qwen35Model;
-  try {
+  let other!: Qwen35Model;
+  const { created } = await watchBuffers(device, async () => {
     other = await load(undefined, { prefillChunk: 16, maxBindingBytes: 32 << 10 });
-  } finally {
-    device.createBuffer = createBuffer;
-  }
+  });
+  const labels = created.map((b) => b.label);
   assert.ok(labels.includes('layer0.experts.gate_up[3]') && !labels.includes('layer0.experts.gate_up[4]'), 'gate/up experts in four buffers');
   assert.ok(labels.includes('layer0.experts.down[1]'), 'down experts in two buffers');
   model.reset();

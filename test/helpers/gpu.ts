@@ -10,6 +10,33 @@ import { nodeDevice } from '../../scripts/node-gpu.ts';
 
 let devicePromise: Promise<GPUDevice> | null = null;
 
+/**
+ * Runs `work` while recording every buffer the device creates: all of them, and those still not
+ * destroyed when it ends (a failed load must leave none).
+ */
+export async function watchBuffers(device: GPUDevice, work: () => Promise<unknown>): Promise<{ created: GPUBuffer[]; live: Set<GPUBuffer> }> {
+  const created: GPUBuffer[] = [];
+  const live = new Set<GPUBuffer>();
+  const createBuffer = device.createBuffer.bind(device);
+  device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+    const buffer = createBuffer(descriptor);
+    const destroy = buffer.destroy.bind(buffer);
+    created.push(buffer);
+    live.add(buffer);
+    buffer.destroy = () => {
+      live.delete(buffer);
+      destroy();
+    };
+    return buffer;
+  };
+  try {
+    await work();
+  } finally {
+    device.createBuffer = createBuffer;
+  }
+  return { created, live };
+}
+
 /** One Dawn device per test process: creating devices is slow on SwiftShader. */
 export function testDevice(): Promise<GPUDevice> {
   devicePromise ??= nodeDevice();
